@@ -1,0 +1,3 @@
+from audiostyle.cli import main
+
+raise SystemExit(main())
