@@ -1,0 +1,101 @@
+"""``audiostyle data``: render paired clips from the corpus, or prepare real recordings."""
+
+from __future__ import annotations
+
+import argparse
+
+from audiostyle.data import TEST_FONT, TRAIN_FONT
+from audiostyle.errors import AudioStyleError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("data", help="build data sets (render corpus pairs, prepare recordings)",
+                                   description="Build data sets: render corpus pairs or prepare recordings.")
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+    render = sub.add_parser(
+        "render", help="render paired clips of corpus excerpts with GM soundfonts",
+        description="Render music21 corpus excerpts (Bach chorales, fiddle tunes) once per instrument "
+                    "with the same notes: DIR/{train,val,test}/{instrument}/{clip}.wav, notes, manifest.")
+    render.add_argument("--out", required=True, metavar="DIR", help="output folder (new, empty, or a previous data set)")
+    render.add_argument("--clips-per-instrument", type=int, default=768, metavar="N",
+                        help="clips per instrument, total over splits (default 768)")
+    render.add_argument("--seconds", type=float, default=10.0, metavar="S", help="clip length (default 10)")
+    render.add_argument("--instruments", default="piano,violin", metavar="LIST",
+                        help="comma-separated GM names or program numbers (default piano,violin)")
+    render.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
+    render.add_argument("--train-font", default=TRAIN_FONT, metavar="F", help=f"soundfont for train and val (default {TRAIN_FONT})")
+    render.add_argument("--val-font", default=None, metavar="F", help="soundfont for val (default: the train font)")
+    render.add_argument("--test-font", default=TEST_FONT, metavar="F", help=f"soundfont for test (default {TEST_FONT})")
+    render.add_argument("--sources", default="chorales,fiddle", metavar="LIST",
+                        help="comma-separated corpus sources: chorales, fiddle (default both)")
+    render.add_argument("--workers", type=int, default=2, metavar="W", help="worker processes (default 2)")
+    render.add_argument("--quiet", action="store_true", help="no progress output")
+    render.set_defaults(func=_render)
+
+    prepare = sub.add_parser(
+        "prepare", help="cut real recordings SRC/{instrument}/* into a data set",
+        description="Cut recordings SRC/{instrument}/*.{wav,flac,ogg,mp3} into RMS-normalised clips, "
+                    "reject mostly-silent clips, split 80/10/10 by source file.")
+    prepare.add_argument("--src", required=True, metavar="DIR", help="folder with one subfolder per instrument")
+    prepare.add_argument("--out", required=True, metavar="DIR", help="output folder (new, empty, or a previous data set)")
+    prepare.add_argument("--seconds", type=float, default=10.0, metavar="S", help="clip length (default 10)")
+    prepare.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
+    prepare.add_argument("--quiet", action="store_true", help="no progress output")
+    prepare.set_defaults(func=_prepare)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _render(args: argparse.Namespace) -> int:
+    from audiostyle.data.instruments import resolve_instruments
+    from audiostyle.data.render import check_font, render_corpus
+
+    # Validate the cheap things first, so mistakes fail before any corpus parsing.
+    instruments = resolve_instruments(args.instruments)
+    for font in (args.train_font, args.val_font, args.test_font):
+        if font is not None:
+            check_font(font)
+    if args.workers < 1:
+        raise AudioStyleError(f"--workers must be at least 1 (got {args.workers})")
+    summary = render_corpus(
+        args.out, instruments=[i.name for i in instruments], clips_per_instrument=args.clips_per_instrument,
+        seconds=args.seconds, seed=args.seed, train_font=args.train_font, test_font=args.test_font,
+        val_font=args.val_font, sources=[s.strip() for s in args.sources.split(",") if s.strip()],
+        workers=args.workers, progress=not args.quiet)
+    print(f"rendered {summary['out_dir']} in {summary['wall_seconds']:.1f} s")
+    print(_counts_table(summary["counts"]))
+    print("works per split: " + ", ".join(f"{s} {n}" for s, n in summary["works"].items()))
+    print("fonts: " + ", ".join(f"{s} {f}" for s, f in summary["fonts"].items()))
+    return 0
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from audiostyle.data.prepare import prepare_recordings
+
+    summary = prepare_recordings(args.src, args.out, seconds=args.seconds, seed=args.seed,
+                                 progress=not args.quiet)
+    print(f"prepared {summary['out_dir']} in {summary['wall_seconds']:.1f} s")
+    print(_counts_table(summary["counts"]))
+    train = [n for n in summary["counts"]["train"].values()]
+    if train and max(train) > 0:
+        print(f"class balance (train): smallest/largest = {min(train)}/{max(train)} = {min(train) / max(train):.2f}")
+    print(f"rejected clips (mostly silent): {len(summary['rejected'])}")
+    print(f"skipped files: {len(summary['skipped'])}")
+    for item in summary["skipped"]:
+        print(f"  {item['file']}: {item['reason']}")
+    return 0
+
+
+def _counts_table(counts: dict[str, dict[str, int]]) -> str:
+    """Clips per split (rows) and instrument (columns), as aligned text."""
+    instruments = sorted({i for per in counts.values() for i in per})
+    width = max([len(i) for i in instruments] + [5])
+    lines = ["split  " + " ".join(f"{i:>{width}}" for i in instruments)]
+    for split, per in counts.items():
+        lines.append(f"{split:<6} " + " ".join(f"{per.get(i, 0):>{width}}" for i in instruments))
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""``audiostyle models`` and ``audiostyle instruments``: what is shipped and what it plays."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the shipped models")
+    p.set_defaults(func=run_models)
+    p = sub.add_parser("instruments", help="list the instruments a model can play")
+    p.add_argument("--model", default=None, help="shipped model name or path (default: 'default')")
+    p.set_defaults(func=run_instruments)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from audiostyle.hub import DEFAULT_MODEL, shipped_models
+
+    models = shipped_models()
+    if not models:
+        print("no models shipped in this installation")
+    for name, entry in sorted(models.items()):
+        mark = " (default)" if name == DEFAULT_MODEL else ""
+        print(f"{name}{mark}: {entry.get('description', '')} [{', '.join(entry.get('instruments', []))}]")
+    return 0
+
+
+def run_instruments(args: argparse.Namespace) -> int:
+    from audiostyle.hub import load
+
+    model = load(args.model)
+    for name in model.instruments:
+        print(name)
+    return 0

@@ -1,0 +1,31 @@
+"""Losses of the flagship disentangling model (pure functions returning 0-dim tensors).
+
+* :mod:`.contrastive` — supervised InfoNCE on style embeddings, prototype margin, prototypes.
+* :mod:`.hsic` — HSIC independence penalty between style and (time-pooled) content.
+* :mod:`.adversarial` — instrument discriminator and the bounded generator objectives.
+* :mod:`.reconstruction` — composite complex-STFT reconstruction loss (paper §3.5).
+* :mod:`.bounds` — warnings for losses stuck at their bounds.
+
+Importing this package only imports torch and defines functions.
+"""
+
+from __future__ import annotations
+
+from audiostyle.losses.adversarial import (
+    discriminator_accuracy, discriminator_loss, generator_ce_loss, generator_entropy_loss, max_entropy,
+)
+from audiostyle.losses.bounds import MONITORED_KEYS, BoundContext, BoundMonitor, check_bounds
+from audiostyle.losses.contrastive import class_prototypes, info_nce, info_nce_bounds, margin_loss
+from audiostyle.losses.hsic import hsic, hsic_style_content, normalized_hsic
+from audiostyle.losses.reconstruction import (
+    DEFAULT_RESOLUTIONS, DEFAULT_WEIGHTS, TERMS, complex_mse_loss, consistency_loss, magnitude_loss,
+    mr_stft_loss, phase_loss, reconstruction_losses, spectral_loss, temporal_loss,
+)
+
+__all__ = [
+    "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "MONITORED_KEYS", "TERMS", "BoundContext", "BoundMonitor",
+    "check_bounds", "class_prototypes", "complex_mse_loss", "consistency_loss", "discriminator_accuracy",
+    "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
+    "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
+    "normalized_hsic", "phase_loss", "reconstruction_losses", "spectral_loss", "temporal_loss",
+]

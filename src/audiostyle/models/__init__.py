@@ -1,0 +1,1 @@
+"""Models: the flagship and the baselines, their layers, registry and checkpoint format."""

@@ -1,0 +1,118 @@
+"""Style and content encoders of the flagship (seed paper §3.2).
+
+Both share a blueprint: a ResBlock CNN over the STFT+CQT input that turns frames into tokens,
+then a Transformer encoder. The style encoder prepends a learnable [CLS] token and returns its
+output as the instance embedding ``z_style``; the content encoder returns the whole token
+sequence ``z_content``.
+
+Unlike the paper's own implementation, which average-pooled each 3.3 s chunk to one vector,
+content tokens keep a time resolution notes survive: one token per ``frames_per_token`` STFT
+frames (4 frames = 46 ms at hop 256 and 22 050 Hz).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from audiostyle.models.layers import ResBlock1d, ResBlock2d, sinusoidal_positions, transformer_encoder
+
+
+class SpectralFrontend(nn.Module):
+    """ResBlock CNN: ``(B, 2, T, n_bins)`` features -> ``(B, T // 4, d_model)`` tokens.
+
+    Frequency is strided early (the input has ~600 bins, and a full-resolution 2-D conv would
+    dominate CPU time); time is strided twice by 2, giving one token per 4 frames.
+    """
+
+    frames_per_token = 4
+
+    def __init__(self, n_bins: int, d_model: int, channels: int = 16):
+        super().__init__()
+        c = channels
+        self.cnn = nn.Sequential(
+            nn.Conv2d(2, c // 2, kernel_size=(3, 8), stride=(1, 4), padding=(1, 2)),
+            nn.GELU(),
+            nn.Conv2d(c // 2, c, kernel_size=(3, 4), stride=(2, 4), padding=(1, 0)),
+            ResBlock2d(c),
+            nn.Conv2d(c, 2 * c, kernel_size=3, stride=2, padding=1),
+            ResBlock2d(2 * c),
+        )
+        with torch.no_grad():
+            probe = self.cnn(torch.zeros(1, 2, 8, n_bins))
+        self.proj = nn.Linear(probe.shape[1] * probe.shape[3], d_model)
+        self.res = ResBlock1d(d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 2, T, n_bins)`` with ``T`` a multiple of 4 -> ``(B, T // 4, d_model)``."""
+        h = self.cnn(x)  # (B, C, T/4, F')
+        b, c, s, f = h.shape
+        h = self.proj(h.permute(0, 2, 1, 3).reshape(b, s, c * f))
+        return self.res(h.transpose(1, 2)).transpose(1, 2)
+
+
+class StyleEncoder(nn.Module):
+    """``(B, 2, T, n_bins)`` -> ``z_style`` ``(B, latent_dim)`` from a [CLS] token."""
+
+    def __init__(self, n_bins: int, d_model: int, latent_dim: int, layers: int, heads: int, dropout: float, channels: int):
+        super().__init__()
+        self.frontend = SpectralFrontend(n_bins, d_model, channels)
+        self.cls = nn.Parameter(torch.randn(1, 1, d_model) * 0.02)
+        self.transformer = transformer_encoder(d_model, layers, heads, dropout)
+        self.norm = nn.LayerNorm(d_model)
+        self.out = nn.Linear(d_model, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.frontend(x)
+        b, s, d = tokens.shape
+        tokens = tokens + sinusoidal_positions(s, d, device=x.device)
+        h = self.transformer(torch.cat([self.cls.expand(b, 1, d), tokens], dim=1))
+        return self.out(self.norm(h[:, 0]))
+
+
+class ContentEncoder(nn.Module):
+    """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // 4, latent_dim)``, time-ordered.
+
+    With ``instance_norm`` each clip's per-channel mean and variance over time are removed
+    before the output projection: a clip-wide constant is exactly what a static timbre looks
+    like, so the content path is pushed not to carry it (as in AdaIN-VC, Chou et al. 2019).
+    """
+
+    def __init__(
+        self, n_bins: int, d_model: int, latent_dim: int, layers: int, heads: int, dropout: float,
+        channels: int, instance_norm: bool = True,
+    ):
+        super().__init__()
+        self.frontend = SpectralFrontend(n_bins, d_model, channels)
+        self.transformer = transformer_encoder(d_model, layers, heads, dropout)
+        self.instance_norm = nn.InstanceNorm1d(d_model, affine=False) if instance_norm else None
+        self.norm = nn.LayerNorm(d_model)
+        self.out = nn.Linear(d_model, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.frontend(x)
+        s, d = tokens.shape[1:]
+        h = self.transformer(tokens + sinusoidal_positions(s, d, device=x.device))
+        if self.instance_norm is not None and s > 1:
+            h = self.instance_norm(h.transpose(1, 2)).transpose(1, 2)
+        return self.out(self.norm(h))
+
+
+class ClassStyle(nn.Module):
+    """Ablation: the style encoder replaced by a per-class vector (learned, or fixed one-hot).
+
+    Returns ``(B, latent_dim)`` for labels ``(B,)``; audio is ignored.
+    """
+
+    def __init__(self, num_classes: int, latent_dim: int, learned: bool):
+        super().__init__()
+        table = torch.randn(num_classes, latent_dim) * 0.5 if learned else torch.eye(num_classes, latent_dim)
+        if learned:
+            self.table = nn.Parameter(table)
+        else:
+            if latent_dim < num_classes:
+                raise ValueError(f"one-hot style needs latent_dim >= {num_classes} classes")
+            self.register_buffer("table", table)
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.table[labels]

@@ -1,0 +1,182 @@
+"""The flagship model of "Disentangled Latent Representations for Audio Style Transfer"
+(Brigante, Federici, Fornetti, 2025), rebuilt so that it works.
+
+Generator = style encoder + content encoder + autoregressive decoder. The discriminator is a
+separate module owned by training (see :mod:`audiostyle.training.objectives.flagship`), so the
+released weights hold only what inference needs, plus the data set's normalisation statistics
+and the class prototypes computed over the training set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from audiostyle.features.normalize import FeatureNorm, channels_to_complex, complex_to_channels
+from audiostyle.features.spectral import SpectralConfig, analyze, istft
+from audiostyle.models.decoder import ARDecoder
+from audiostyle.models.encoders import ClassStyle, ContentEncoder, SpectralFrontend, StyleEncoder
+from audiostyle.models.layers import low_gain_init
+
+STYLE_ENCODERS = ("transformer", "learned", "onehot")
+
+
+@dataclass
+class FlagshipConfig:
+    """Architecture of the flagship; stored in every checkpoint and enforced on resume."""
+
+    instruments: list[str] = field(default_factory=lambda: ["piano", "violin"])
+    d_model: int = 192
+    latent_dim: int = 64
+    enc_layers: int = 3
+    dec_layers: int = 4
+    heads: int = 4
+    dropout: float = 0.0
+    cnn_channels: int = 16
+    head_hidden: int = 256
+    memory: str = "2S"
+    content_to_input: bool = True
+    content_instance_norm: bool = True
+    style_encoder: str = "transformer"
+    power: float = 0.3
+    init_gain: float = 0.5
+    window_frames: int = 256  # training crop and inference window, in STFT frames (3 s)
+
+    def __post_init__(self):
+        if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
+            raise ValueError(f"need at least two distinct instruments, got {self.instruments}")
+        if self.style_encoder not in STYLE_ENCODERS:
+            raise ValueError(f"style_encoder must be one of {STYLE_ENCODERS}, got {self.style_encoder!r}")
+        if self.window_frames % 4 or self.window_frames < 8:
+            raise ValueError(f"window_frames must be a multiple of 4 and at least 8, got {self.window_frames}")
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.instruments)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Flagship(nn.Module):
+    """Disentangled style/content transfer model over complex STFT+CQT features."""
+
+    kind = "flagship"
+
+    def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
+        super().__init__()
+        self.cfg, self.spectral = cfg, spectral
+        self.fpt = SpectralFrontend.frames_per_token
+        n_bins, k, d = spectral.n_bins, cfg.num_classes, cfg.latent_dim
+        if cfg.style_encoder == "transformer":
+            self.style_encoder = StyleEncoder(n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels)
+        else:
+            self.style_encoder = ClassStyle(k, d, learned=cfg.style_encoder == "learned")
+        self.content_encoder = ContentEncoder(
+            n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels, cfg.content_instance_norm,
+        )
+        self.decoder = ARDecoder(
+            spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,
+            cfg.memory, cfg.content_to_input, cfg.head_hidden,
+        )
+        low_gain_init(self, cfg.init_gain)
+        self.register_buffer("norm_mean", torch.zeros(2, n_bins))
+        self.register_buffer("norm_std", torch.ones(2, n_bins))
+        self.register_buffer("prototypes", torch.zeros(k, d))
+
+    # -- normalisation -------------------------------------------------------------------------
+    @property
+    def norm(self) -> FeatureNorm:
+        return FeatureNorm(power=self.cfg.power, mean=self.norm_mean, std=self.norm_std)
+
+    def set_norm(self, norm: FeatureNorm) -> None:
+        if norm.mean.shape != self.norm_mean.shape or abs(norm.power - self.cfg.power) > 1e-9:
+            raise ValueError("feature statistics do not match the model's features")
+        self.norm_mean.copy_(norm.mean)
+        self.norm_std.copy_(norm.std)
+
+    def features(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(B, N)`` waveform -> standardised input ``(B, 2, T, n_bins)``, ``T`` cut to a multiple of 4."""
+        x = self.norm.normalize(analyze(wave, self.spectral))
+        return x[:, :, : x.shape[2] // self.fpt * self.fpt]
+
+    # -- encoders --------------------------------------------------------------------------------
+    def encode_style(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, 2, T, n_bins)`` -> ``z_style`` ``(B, D)`` (ablations read ``labels`` ``(B,)`` instead)."""
+        if isinstance(self.style_encoder, ClassStyle):
+            if labels is None:
+                raise ValueError("this model's style comes from class labels; pass labels")
+            return self.style_encoder(labels)
+        return self.style_encoder(x)
+
+    def encode_content(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // 4, D)``."""
+        return self.content_encoder(x)
+
+    # -- decoder outputs -------------------------------------------------------------------------
+    def to_spectrum(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Decoder output ``(B, T, F)`` twice -> linear complex STFT ``(B, F, T)`` (float32)."""
+        return torch.polar(log_mag.float().exp(), phase.float()).transpose(1, 2)
+
+    def to_decoder_input(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Decoder output ``(B, T, F)`` twice -> standardised frames ``(B, 2, T, F)``, the scale
+        the decoder is teacher-forced with."""
+        comp = torch.polar((self.cfg.power * log_mag.float()).exp(), phase.float())
+        return self.norm.standardize(complex_to_channels(comp))
+
+    def target_frames(self, x: torch.Tensor) -> torch.Tensor:
+        """STFT part of the standardised input ``(B, 2, T, n_bins)`` -> ``(B, 2, T, F)``."""
+        return x[..., : self.spectral.stft_bins]
+
+    def target_spectrum(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardised input ``(B, 2, T, n_bins)`` -> linear complex STFT ``(B, F, T)``."""
+        return self.norm.denormalize(self.target_frames(x)).transpose(1, 2)
+
+    def decode(self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor, token_dropout: float = 0.0):
+        """Teacher-forced decoding; see :meth:`ARDecoder.forward`. Returns ``(log_mag, phase)``."""
+        return self.decoder(target, z_content, z_class, token_dropout)
+
+    @torch.no_grad()
+    def generate(self, z_content: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
+        """Free-running generation: ``(B, S, D)``, ``(B, D)`` -> linear complex STFT ``(B, F, 4S)``."""
+        log_mag, phase = self.decoder.generate(
+            z_content, z_class, lambda m, p: self.to_decoder_input(m, p),
+        )
+        return self.to_spectrum(log_mag, phase)
+
+    # -- inference -------------------------------------------------------------------------------
+    @property
+    def instruments(self) -> list[str]:
+        return list(self.cfg.instruments)
+
+    @property
+    def window_samples(self) -> int:
+        return self.cfg.window_frames * self.spectral.hop
+
+    @torch.no_grad()
+    def style_vector(self, to: str, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """Target style ``(D,)``: the prototype of instrument ``to``, or with ``reference``
+        ``(M,)`` samples, the mean ``z_style`` over that clip's windows (one-shot transfer)."""
+        if reference is None:
+            return self.prototypes[self.cfg.instruments.index(to)]
+        if isinstance(self.style_encoder, ClassStyle):
+            raise ValueError("this model's style comes from class labels; it cannot take a reference clip")
+        win = self.window_samples
+        reference = torch.nn.functional.pad(reference, (0, max(0, win - reference.shape[0])))
+        starts = range(0, reference.shape[0] - win + 1, win // 2)
+        windows = torch.stack([reference[s : s + win] for s in starts])[:32]
+        return self.encode_style(self.features(windows)).mean(dim=0)
+
+    @torch.no_grad()
+    def transfer_window(self, wave: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
+        """One window: ``(B, N)`` waveform and target style ``(B, D)`` -> ``(B, N)`` waveform."""
+        x = self.features(wave)
+        spec = self.generate(self.encode_content(x), z_class)
+        out = istft(spec, length=(spec.shape[-1] - 1) * self.spectral.hop, cfg=self.spectral)
+        if out.shape[1] >= wave.shape[1]:
+            return out[:, : wave.shape[1]]
+        return torch.nn.functional.pad(out, (0, wave.shape[1] - out.shape[1]))

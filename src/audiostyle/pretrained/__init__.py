@@ -1,0 +1,1 @@
+"""Models shipped inside the package (package data; nothing is downloaded)."""

@@ -1,0 +1,1 @@
+"""Training: the shared loop, per-model objectives, batching, checkpoints and logs."""

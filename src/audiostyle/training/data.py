@@ -1,0 +1,100 @@
+"""Class-balanced batches of random crops, read from the feature cache.
+
+Each batch holds ``batch_size // K`` crops of every one of the ``K`` instruments (the paper's
+appendix: balanced class representatives per batch, which the contrastive and prototype losses
+need). With ``paired=True`` every crop also comes with the same time span of the same clip
+rendered by another instrument (same notes), for cross-reconstruction.
+
+Sampling runs in the training process: crops are slices of memory-mapped float16 arrays, far
+cheaper than worker processes on two cores. Under data parallelism each rank reads a disjoint
+shard of the clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from audiostyle.errors import AudioStyleError
+
+
+@dataclass
+class Batch:
+    """``x``: compressed features ``(B, 2, T, n_bins)``; ``labels``: ``(B,)`` instrument indices.
+
+    Paired batches add ``pair_x`` (same clip and span, other instrument) and ``pair_labels``.
+    """
+
+    x: torch.Tensor
+    labels: torch.Tensor
+    pair_x: torch.Tensor | None = None
+    pair_labels: torch.Tensor | None = None
+
+
+class CropSampler:
+    """Draws balanced batches of ``crop_frames``-frame crops from one split."""
+
+    def __init__(
+        self, corpus, store, split: str, instruments: list[str], crop_frames: int,
+        paired: bool = False, rank: int = 0, world_size: int = 1,
+    ):
+        self.store, self.split, self.instruments = store, split, list(instruments)
+        self.crop_frames, self.paired = crop_frames, paired
+        present = corpus.instruments(split)
+        missing = [i for i in self.instruments if i not in present]
+        if missing:
+            raise AudioStyleError(f"{corpus.root}: split '{split}' has no clips for {missing} (has {present})")
+        if paired:
+            ids = corpus.clip_ids(split)  # ids rendered by every instrument of the split
+            if not ids:
+                raise AudioStyleError(f"{corpus.root}: paired training needs clips rendered by several instruments")
+            self.clips = {inst: ids[rank::world_size] for inst in self.instruments}
+        else:
+            self.clips = {inst: corpus.clip_ids(split, inst)[rank::world_size] for inst in self.instruments}
+        for inst, ids in self.clips.items():
+            if not ids:
+                raise AudioStyleError(f"{corpus.root}: no '{inst}' clips in split '{split}' for rank {rank}")
+        self.paths = {(inst, cid): corpus.audio_path(split, inst, cid) for inst, ids in self.clips.items() for cid in ids}
+        if paired:
+            self.paths.update({(i, c): corpus.audio_path(split, i, c) for i in self.instruments for c in self.clips[i]})
+
+    def _features(self, inst: str, clip_id: str) -> np.ndarray:
+        return self.store.get(self.split, inst, clip_id, self.paths[(inst, clip_id)])
+
+    def warm_cache(self, progress: bool = False) -> None:
+        """Compute every clip's cached features now rather than during the first steps."""
+        keys = list(self.paths)
+        if progress:
+            from tqdm import tqdm
+
+            keys = tqdm(keys, desc=f"feature cache ({self.split})", unit="clip")
+        for inst, cid in keys:
+            self._features(inst, cid)
+
+    def _crop(self, feats: np.ndarray, start: int) -> np.ndarray:
+        crop = np.asarray(feats[:, start : start + self.crop_frames], dtype=np.float32)
+        if crop.shape[1] < self.crop_frames:  # clip shorter than a crop: pad with silence
+            crop = np.pad(crop, ((0, 0), (0, self.crop_frames - crop.shape[1]), (0, 0)))
+        return crop
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        k = len(self.instruments)
+        if batch_size % k:
+            raise AudioStyleError(f"batch_size {batch_size} must be a multiple of the {k} instruments")
+        xs, labels, pxs, plabels = [], [], [], []
+        for label, inst in enumerate(self.instruments):
+            for cid in rng.choice(self.clips[inst], size=batch_size // k):
+                feats = self._features(inst, cid)
+                start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
+                xs.append(self._crop(feats, start))
+                labels.append(label)
+                if self.paired:
+                    other = int(rng.choice([j for j in range(k) if j != label]))
+                    pxs.append(self._crop(self._features(self.instruments[other], cid), start))
+                    plabels.append(other)
+        batch = Batch(torch.from_numpy(np.stack(xs)), torch.tensor(labels))
+        if self.paired:
+            batch.pair_x, batch.pair_labels = torch.from_numpy(np.stack(pxs)), torch.tensor(plabels)
+        return batch

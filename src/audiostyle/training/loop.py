@@ -1,0 +1,240 @@
+"""The training loop shared by every model kind: ``audiostyle train CONFIG --data DIR --out RUN``.
+
+Reads top to bottom: set up (Fabric, data, model, objective, optimisers), optionally resume,
+then repeat { sample a balanced batch; generator step; discriminator step; log; checkpoint }
+until the step budget or the time budget runs out, then export the released weights, the
+class prototypes and a loss-curve plot.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audiostyle.config import save_config, take
+from audiostyle.errors import AudioStyleError
+
+TRAIN_DEFAULTS = {
+    "steps": 6000,
+    "batch_size": 16,
+    "lr": 3e-4,
+    "disc_lr": 2e-4,
+    "weight_decay": 0.01,
+    "betas": [0.9, 0.99],
+    "warmup_steps": 300,
+    "min_lr_ratio": 0.1,
+    "grad_clip": 1.0,
+    "precision": "32-true",
+    "seed": 0,
+    "log_every": 25,
+    "checkpoint_every": 500,
+    "keep_checkpoints": 3,
+    "max_bad_steps": 5,
+    "threads": None,
+    "prototype_clips": 64,
+    "objective": {},
+}
+
+
+def lr_lambda(warmup: int, total: int, min_ratio: float):
+    """Linear warmup, then cosine decay to ``min_ratio`` of the peak."""
+
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return f
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": rng.bit_generator.state, "python": random.getstate()}
+
+
+def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    rng.bit_generator.state = state["numpy"]
+    random.setstate(state["python"])
+
+
+def train(
+    cfg: dict, data_dir: str | Path, run_dir: str | Path, resume: bool = False,
+    max_minutes: float | None = None, devices: int = 1, num_nodes: int = 1,
+    accelerator: str = "auto", progress: bool = True,
+) -> dict:
+    """Train the model described by resolved config ``cfg``; returns a summary dict."""
+    from lightning_fabric import Fabric
+
+    from audiostyle.data.layout import Corpus
+    from audiostyle.features.spectral import SpectralConfig
+    from audiostyle.features.store import FeatureStore, ensure_stats
+    from audiostyle.models.registry import build_model
+    from audiostyle.training.data import CropSampler
+    from audiostyle.training.logger import RunLogger
+    from audiostyle.training.objectives import make_objective
+    from audiostyle.training.state import load_latest_state, save_state
+
+    tc = take(cfg["train"], TRAIN_DEFAULTS, "train")
+    run_dir = Path(run_dir)
+    started = time.monotonic()
+    if tc["threads"]:
+        torch.set_num_threads(int(tc["threads"]))
+
+    # -- set up ------------------------------------------------------------------------------
+    fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, precision=tc["precision"])
+    fabric.launch()
+    fabric.seed_everything(tc["seed"] + fabric.global_rank, verbose=False)
+    rng = np.random.default_rng(tc["seed"] + 1000 * fabric.global_rank)
+
+    corpus = Corpus(data_dir)
+    model = build_model(cfg["model"])
+    instruments = model.cfg.instruments
+    store = FeatureStore(data_dir, model.spectral, model.cfg.power)
+    if fabric.is_global_zero:  # statistics come from the train split only, computed once
+        norm = ensure_stats(corpus, store, progress=progress)
+    fabric.barrier()
+    norm = ensure_stats(corpus, store)
+    model.set_norm(norm)
+    objective = make_objective(model, tc)
+    crop_frames = model.cfg.window_frames  # train on exactly the window inference uses
+    sampler = CropSampler(
+        corpus, store, "train", instruments, crop_frames, paired=getattr(objective, "paired", False),
+        rank=fabric.global_rank, world_size=fabric.world_size,
+    )
+    sampler.warm_cache(progress=progress and fabric.is_global_zero)
+
+    opt_g = torch.optim.AdamW(model.parameters(), lr=tc["lr"], betas=tuple(tc["betas"]), weight_decay=tc["weight_decay"])
+    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lr_lambda(tc["warmup_steps"], tc["steps"], tc["min_lr_ratio"]))
+    disc = getattr(objective, "discriminator", None)
+    model, opt_g = fabric.setup(model, opt_g)
+    objective.model = model.module if hasattr(model, "module") else model
+    state = {"model": model, "opt_g": opt_g, "sched_g": sched_g, "step": 0, "rng": None, "config": cfg}
+    if disc is not None:
+        opt_d = torch.optim.AdamW(disc.parameters(), lr=tc["disc_lr"], betas=(0.5, 0.99))
+        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lr_lambda(tc["warmup_steps"], tc["steps"], tc["min_lr_ratio"]))
+        disc, opt_d = fabric.setup(disc, opt_d)
+        objective.discriminator = disc
+        state.update({"discriminator": disc, "opt_d": opt_d, "sched_d": sched_d})
+
+    log = RunLogger(run_dir, enabled=fabric.is_global_zero, bound_warnings=getattr(objective, "bound_warnings", None))
+    step = 0
+    if resume:
+        restored = load_latest_state(fabric, run_dir, state, log=log.info)
+        if restored is None:
+            log.info(f"no valid checkpoint in {run_dir}; starting from scratch")
+        else:
+            _check_same_architecture(state["config"], cfg, run_dir)
+            step = restored
+            _set_rng_state(rng, state["rng"])
+            log.info(f"resumed from step {step}")
+    if fabric.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
+
+    # SIGINT/SIGTERM: finish the current step, save, exit cleanly.
+    stop = {"signal": None}
+    previous = {s: signal.signal(s, lambda num, _f: stop.update(signal=num)) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def snapshot(at_step: int) -> None:
+        state["step"], state["rng"] = at_step, _rng_state(rng)
+        save_state(fabric, run_dir, at_step, state, keep=tc["keep_checkpoints"])
+
+    last_good = copy.deepcopy({k: v.state_dict() for k, v in state.items() if hasattr(v, "state_dict")})
+    bad_in_a_row = 0
+    bar = log.progress(total=tc["steps"], initial=step, enabled=progress)
+    reason = "finished"
+    # -- train -------------------------------------------------------------------------------
+    while step < tc["steps"]:
+        if max_minutes is not None and (time.monotonic() - started) / 60 >= max_minutes:
+            reason = f"time budget of {max_minutes} min reached"
+            break
+        if stop["signal"] is not None:
+            reason = f"stopped by signal {stop['signal']}"
+            break
+        batch = sampler.sample(tc["batch_size"], rng)
+        batch.x, batch.labels = fabric.to_device(batch.x), fabric.to_device(batch.labels)
+        if batch.pair_x is not None:
+            batch.pair_x, batch.pair_labels = fabric.to_device(batch.pair_x), fabric.to_device(batch.pair_labels)
+
+        with fabric.autocast():
+            g = objective.generator_losses(batch, step, tc["steps"])
+        opt_g.zero_grad(set_to_none=True)
+        finite = bool(torch.isfinite(g["total"]))
+        if finite:
+            fabric.backward(g["total"])
+            grad_norm = fabric.clip_gradients(model, opt_g, max_norm=tc["grad_clip"], error_if_nonfinite=False)
+            finite = bool(torch.isfinite(grad_norm))
+        if not finite:
+            # A non-finite loss or gradient: skip the update; after several in a row, go back
+            # to the last good weights instead of training on from a poisoned state.
+            bad_in_a_row += 1
+            log.info(f"step {step}: non-finite loss or gradient, update skipped ({bad_in_a_row} in a row)")
+            if bad_in_a_row >= tc["max_bad_steps"]:
+                for k, sd in last_good.items():
+                    state[k].load_state_dict(sd)
+                log.info(f"step {step}: {bad_in_a_row} bad steps in a row; restored the last good state")
+                bad_in_a_row = 0
+            opt_g.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            continue
+        bad_in_a_row = 0
+        opt_g.step()
+        sched_g.step()
+
+        d = {}
+        if disc is not None:
+            with fabric.autocast():
+                d = objective.discriminator_losses()
+            opt_d.zero_grad(set_to_none=True)
+            if torch.isfinite(d["total"]):
+                fabric.backward(d["total"])
+                fabric.clip_gradients(disc, opt_d, max_norm=tc["grad_clip"], error_if_nonfinite=False)
+                opt_d.step()
+            sched_d.step()
+        step += 1
+        bar.update(1)
+
+        if step % tc["log_every"] == 0 or step == 1:
+            values = {f"gen/{k}": float(v.detach()) for k, v in g.items()}
+            values.update({f"disc/{k}": float(v.detach()) for k, v in d.items()})
+            values["lr"] = sched_g.get_last_lr()[0]
+            values["grad_norm"] = float(grad_norm)
+            values = log.reduce(fabric, values)
+            log.scalars(step, values)
+            bar.set_postfix(loss=f"{values['gen/total']:.3f}")
+        if step % tc["checkpoint_every"] == 0:
+            snapshot(step)
+            last_good = copy.deepcopy({k: v.state_dict() for k, v in state.items() if hasattr(v, "state_dict")})
+    bar.close()
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+    # -- finish ------------------------------------------------------------------------------
+    snapshot(step)
+    summary = {"steps": step, "target_steps": tc["steps"], "reason": reason, "wall_seconds": round(time.monotonic() - started, 1)}
+    if fabric.is_global_zero:
+        from audiostyle.models.checkpoint import save_model
+        from audiostyle.training.prototypes import compute_prototypes
+
+        released = objective.model
+        released.eval()
+        compute_prototypes(released, sampler, tc["prototype_clips"], crop_frames)
+        save_model(released, run_dir / "model.safetensors", extra={"train_summary": summary, "data": str(data_dir)})
+        log.finish(summary)
+    fabric.barrier()
+    log.info(f"{reason} at step {step}; wrote {run_dir}")
+    return summary
+
+
+def _check_same_architecture(saved: dict, current: dict, run_dir: Path) -> None:
+    if saved.get("model") != current.get("model"):
+        raise AudioStyleError(f"{run_dir}: cannot resume: the checkpoint's model config differs from this config")

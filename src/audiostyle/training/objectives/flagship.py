@@ -1,0 +1,188 @@
+"""One training step of the flagship: generator losses, discriminator losses, curriculum.
+
+Generator = style encoder + content encoder + decoder. Its loss is a weighted sum of named
+terms; the discriminator has its own optimiser and sees only detached embeddings, so the two
+players' gradients never mix.
+
+Curriculum (the paper's appendix): phase 1 reconstruction only; phase 2 adds the contrastive
+terms (InfoNCE, margin); phase 3 adds HSIC; phase 4 adds the adversarial term with a weight
+ramped linearly from 0. Phase boundaries are fractions of the run; ``curriculum: null`` turns
+every term on from step 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from audiostyle.config import take
+from audiostyle.losses import (
+    class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
+    generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic,
+    reconstruction_losses,
+)
+from audiostyle.losses.bounds import BoundContext, BoundMonitor
+from audiostyle.losses.contrastive import info_nce_bounds
+from audiostyle.models.discriminator import Discriminator
+
+RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft")
+
+DEFAULTS = {
+    "weights": {
+        "complex_mse": 1.0, "magnitude": 1.0, "phase": 0.1, "temporal": 0.5, "spectral": 0.5,
+        "consistency": 0.1, "mr_stft": 1.0,
+        "info_nce": 0.1, "margin": 0.1, "hsic": 0.5, "adversarial": 0.1, "style_ce": 0.1, "cross_recon": 1.0,
+    },
+    "temperature": 0.1,
+    "margin": 1.0,
+    "adversarial": "entropy",     # or "ce": cross-entropy to the uniform distribution
+    "curriculum": [0.1, 0.2, 0.3],  # start of phases 2, 3, 4 as fractions of the run; null = off
+    "adv_ramp": 0.2,              # fraction of the run over which the adversarial weight ramps up
+    "token_dropout": 0.3,
+    "paired": False,
+    "disc_hidden": 128,
+    "prototype_momentum": 0.99,
+}
+
+
+class FlagshipObjective:
+    """Losses of the flagship for one batch; owns the discriminator."""
+
+    def __init__(self, model, cfg: dict):
+        weights = take(cfg.get("weights", {}), DEFAULTS["weights"], "train.objective.weights")
+        self.cfg = take({**cfg, "weights": weights}, DEFAULTS, "train.objective")
+        if self.cfg["adversarial"] not in ("entropy", "ce"):
+            raise ValueError(f"train.objective.adversarial must be 'entropy' or 'ce', got {self.cfg['adversarial']!r}")
+        self.model = model
+        self.num_classes = model.cfg.num_classes
+        self.discriminator = Discriminator(model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"])
+        self._cache: dict = {}
+        self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.cfg["paired"])
+
+    # -- curriculum --------------------------------------------------------------------------
+    def term_scales(self, step: int, total: int) -> dict[str, float]:
+        """Multiplier of each auxiliary term at ``step`` (reconstruction terms are always on)."""
+        bounds = self.cfg["curriculum"]
+        frac = step / max(1, total)
+        if bounds is None:
+            phase, adv_start = 4, 0.0
+        else:
+            phase = 1 + sum(frac >= b for b in bounds)
+            adv_start = bounds[2]
+        ramp = self.cfg["adv_ramp"]
+        adv = 0.0 if phase < 4 else (1.0 if ramp <= 0 else min(1.0, (frac - adv_start) / ramp))
+        return {
+            "info_nce": float(phase >= 2), "margin": float(phase >= 2), "style_ce": float(phase >= 2),
+            "hsic": float(phase >= 3), "adversarial": adv, "phase": phase,
+        }
+
+    # -- generator ---------------------------------------------------------------------------
+    def generator_losses(self, batch, step: int, total: int) -> dict[str, torch.Tensor]:
+        """Named generator terms and their weighted ``"total"`` for one batch."""
+        m, w = self.model, self.cfg["weights"]
+        scales = self.term_scales(step, total)
+        x = m.norm.standardize(batch.x)
+        labels = batch.labels
+        z_style = m.encode_style(x, labels)
+        prototypes, present = class_prototypes(z_style, labels, self.num_classes)
+        z_class = prototypes[labels]
+        z_content = m.encode_content(x)
+
+        log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"])
+        recon = reconstruction_losses(m.to_spectrum(log_mag, phase), m.target_spectrum(x), weights=self._recon_weights())
+        out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
+        total_loss = recon["total"]
+
+        if self.paired and batch.pair_x is not None:
+            xp = m.norm.standardize(batch.pair_x)
+            lm, ph = m.decode(m.target_frames(xp), z_content, prototypes[batch.pair_labels], self.cfg["token_dropout"])
+            cross = reconstruction_losses(m.to_spectrum(lm, ph), m.target_spectrum(xp), weights=self._recon_weights())
+            out["cross_recon"] = cross["total"]
+            total_loss = total_loss + w["cross_recon"] * cross["total"]
+
+        out["info_nce"] = info_nce(z_style, labels, self.cfg["temperature"])
+        out["margin"] = margin_loss(prototypes[present], self.cfg["margin"])
+        out["hsic"] = hsic_style_content(z_style, z_content)
+        self.discriminator.requires_grad_(False)  # generator step: no gradient into D's weights
+        content_logits = self.discriminator(z_content.reshape(-1, z_content.shape[-1]))
+        if self.cfg["adversarial"] == "entropy":
+            out["adversarial"] = generator_entropy_loss(content_logits)
+        else:
+            out["adversarial"] = generator_ce_loss(content_logits)
+        out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
+        self.discriminator.requires_grad_(True)
+        for name in ("info_nce", "margin", "hsic", "adversarial", "style_ce"):
+            total_loss = total_loss + w[name] * scales[name] * out[name]
+        out["total"] = total_loss
+        out["curriculum_phase"] = torch.tensor(float(scales["phase"]))
+        out["adv_scale"] = torch.tensor(scales["adversarial"])
+        with torch.no_grad():
+            out["hsic_normalized"] = normalized_hsic(z_style.float(), z_content.float().mean(dim=1))
+            self._update_prototypes(prototypes.detach(), present)
+        self._cache = {"z_style": z_style.detach(), "z_class": z_class.detach(), "z_content": z_content.detach(), "labels": labels}
+        return out
+
+    def _recon_weights(self) -> dict[str, float]:
+        return {k: self.cfg["weights"][k] for k in RECON_TERMS}
+
+    def _update_prototypes(self, prototypes: torch.Tensor, present: torch.Tensor) -> None:
+        """Running mean of the batch prototypes, used for inference until the final pass
+        over the training set replaces it."""
+        mom = self.cfg["prototype_momentum"]
+        buf = self.model.prototypes
+        fresh = buf.abs().sum(dim=1) == 0
+        for k in torch.nonzero(present).flatten().tolist():
+            buf[k] = prototypes[k] if fresh[k] else mom * buf[k] + (1 - mom) * prototypes[k]
+
+    # -- discriminator -----------------------------------------------------------------------
+    def discriminator_losses(self) -> dict[str, torch.Tensor]:
+        """Discriminator cross-entropy on the last generator step's detached embeddings."""
+        c = self._cache
+        labels = c["labels"]
+        k = self.num_classes
+        z_content = c["z_content"]
+        content_labels = labels[:, None].expand(-1, z_content.shape[1]).reshape(-1)
+        logits_c = self.discriminator(z_content.reshape(-1, z_content.shape[-1]).float())
+        logits_s = self.discriminator(c["z_style"].float())
+        logits_p = self.discriminator(c["z_class"].float())
+        loss = discriminator_loss(logits_c, content_labels) + discriminator_loss(logits_s, labels) + discriminator_loss(logits_p, labels)
+        return {
+            "total": loss,
+            "acc_content": torch.tensor(discriminator_accuracy(logits_c, content_labels)),
+            "acc_style": torch.tensor(discriminator_accuracy(logits_s, labels)),
+            "chance": torch.tensor(1.0 / k),
+            "content_entropy": -generator_entropy_loss(logits_c.detach()),
+            "max_entropy": torch.tensor(math.log(k)),
+        }
+
+    # -- bound detection ---------------------------------------------------------------------
+    def bound_warnings(self, values: dict[str, float]) -> list[str]:
+        """Warnings for terms sitting at their bounds, from one set of logged values.
+
+        Terms switched off by the curriculum are not checked: a term that is not trained yet
+        is expected to sit anywhere.
+        """
+        phase = values.get("gen/curriculum_phase", 4)
+        checked = {}
+        if phase >= 2 and "gen/info_nce" in values:
+            checked["info_nce"] = values["gen/info_nce"]
+            checked["margin_loss"] = values["gen/margin"]
+            checked["disc_acc_style"] = values.get("disc/acc_style", float("nan"))
+        if phase >= 3:
+            checked["normalized_hsic"] = values["gen/hsic_normalized"]
+        if phase >= 4 and values.get("gen/adv_scale", 0) > 0:
+            key = "generator_entropy_loss" if self.cfg["adversarial"] == "entropy" else "generator_ce_loss"
+            checked[key] = values["gen/adversarial"]
+            checked["disc_acc_content"] = values.get("disc/acc_content", float("nan"))
+        labels = self._cache.get("labels")
+        ctx = BoundContext(
+            num_classes=self.num_classes, accuracy_tol=0.03,
+            info_nce_bounds=info_nce_bounds(labels.cpu(), self.cfg["temperature"]) if labels is not None else None,
+        )
+        return self._monitor.update({k: v for k, v in checked.items() if v == v}, ctx)

@@ -1,0 +1,80 @@
+"""`audiostyle data render|prepare` as a user runs them: exit codes, files, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiostyle.data import TEST_FONT, TRAIN_FONT
+
+needs_fonts = pytest.mark.skipif(not (Path(TRAIN_FONT).is_file() and Path(TEST_FONT).is_file()),
+                                 reason="GM soundfonts not installed (make setup)")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "audiostyle", "data", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("audiostyle: error: "), proc.stderr
+    return lines[0]
+
+
+@needs_fonts
+def test_render_writes_a_data_set(tmp_path):
+    out = tmp_path / "set"
+    proc = _run("render", "--out", str(out), "--clips-per-instrument", "3", "--seconds", "2",
+                "--instruments", "piano,41", "--workers", "2", "--seed", "1", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "rendered" in proc.stdout and "viola" in proc.stdout
+    for split in ("train", "val", "test"):
+        for inst in ("piano", "viola"):
+            assert len(list((out / split / inst).glob("*.wav"))) == 1
+        assert len(list((out / split / "notes").glob("*.json"))) == 1
+    assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--instruments", "piano,kazoo"], "unknown instrument 'kazoo'"),
+    (["--instruments", "piccolo,tuba"], "octave"),
+    (["--train-font", "/nonexistent/FluidR3_GM.sf2"], "apt-get install fluid-soundfont-gm timgm6mb-soundfont"),
+    (["--sources", "jazz"], "unknown source"),
+    (["--seed", "-3"], "seed"),
+])
+def test_render_bad_input_is_one_line(tmp_path, args, expected):
+    proc = _run("render", "--out", str(tmp_path / "o"), "--clips-per-instrument", "3", "--seconds", "2",
+                "--quiet", *args)
+    assert expected in _one_line_error(proc)
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_refuses_non_empty_foreign_output(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("precious")
+    proc = _run("render", "--out", str(tmp_path / "mine"), "--clips-per-instrument", "3", "--quiet")
+    assert "not an audiostyle data set" in _one_line_error(proc)
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["keep.txt"]
+
+
+def test_prepare_reports_summary(tmp_path):
+    src = tmp_path / "src"
+    (src / "cello").mkdir(parents=True)
+    t = np.arange(3 * 22050) / 22050
+    for i in range(3):
+        sf.write(str(src / "cello" / f"r{i}.wav"), 0.2 * np.sin(2 * np.pi * (110 + 20 * i) * t), 22050)
+    (src / "cello" / "broken.ogg").write_bytes(b"OggS" + b"\x00" * 50)
+    proc = _run("prepare", "--src", str(src), "--out", str(tmp_path / "out"), "--seconds", "1", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped files: 1" in proc.stdout and "broken.ogg" in proc.stdout
+    assert len(list((tmp_path / "out").rglob("*.wav"))) >= 3
+    proc = _run("prepare", "--src", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o2"))
+    assert "nowhere" in _one_line_error(proc)
