@@ -46,7 +46,8 @@ def test_render_writes_a_data_set(tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["--instruments", "piano,kazoo"], "unknown instrument 'kazoo'"),
     (["--instruments", "piccolo,tuba"], "octave"),
-    (["--train-font", "/nonexistent/FluidR3_GM.sf2"], "apt-get install fluid-soundfont-gm timgm6mb-soundfont"),
+    (["--train-font", "/nonexistent/FluidR3_GM.sf2"],
+     "/nonexistent/FluidR3_GM.sf2 not found; install it with `apt-get install fluid-soundfont-gm"),
     (["--sources", "jazz"], "unknown source"),
     (["--seed", "-3"], "seed"),
 ])

@@ -17,7 +17,8 @@ from audiostyle.errors import AudioStyleError
 SECONDS = 2.0
 
 
-def _tone(seconds: float, sr: int = 44100, freq: float = 440.0, amp: float = 0.3, seed: int = 0) -> np.ndarray:
+def _tone(seconds: float, sr: int = 44100, freq: float = 440.0, amp: float = 0.3, seed: int = 0):
+    """``(round(seconds * sr),)`` float32: a sine with a little noise."""
     t = np.arange(int(seconds * sr)) / sr
     rng = np.random.default_rng(seed)
     return (amp * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
@@ -62,7 +63,8 @@ def test_bad_files_reported_and_skipped(prepared):
     assert summary["rejected"] and {r["file"] for r in summary["rejected"]} == {"piano/silent.wav"}
     manifest = json.loads((out / "manifest.json").read_text())
     sources = {c["source_file"] for c in manifest["clips"]}
-    assert sources == {f"{i}/take{k}.{'flac' if k == 3 else 'wav'}" for i in ("violin", "piano") for k in range(4)}
+    takes = {f"{i}/take{k}.{'flac' if k == 3 else 'wav'}" for i in ("violin", "piano") for k in range(4)}
+    assert sources == takes
     assert manifest["skipped"] == summary["skipped"] and manifest["rejected"] == summary["rejected"]
 
 

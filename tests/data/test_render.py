@@ -102,7 +102,8 @@ def test_split_by_work_and_fonts(rendered):
     out, _ = rendered
     m = json.loads((out / "manifest.json").read_text())
     works = {s: set(m["splits"][s]["works"]) for s in ("train", "val", "test")}
-    assert not (works["train"] & works["val"] or works["train"] & works["test"] or works["val"] & works["test"])
+    train, val, test = works["train"], works["val"], works["test"]
+    assert not (train & val or train & test or val & test)
     seen: dict[str, str] = {}
     for clip in m["clips"]:
         assert clip["source_work"] in works[clip["split"]]

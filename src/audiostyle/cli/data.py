@@ -7,6 +7,8 @@ import argparse
 from audiostyle.data import TEST_FONT, TRAIN_FONT
 from audiostyle.errors import AudioStyleError
 
+OUT_HELP = "output folder: new, empty, or a previous data set (which is replaced)"
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="build data sets (render corpus pairs, prepare recordings)",
@@ -18,16 +20,19 @@ def register(subparsers) -> None:
         "render", help="render paired clips of corpus excerpts with GM soundfonts",
         description="Render music21 corpus excerpts (Bach chorales, fiddle tunes) once per instrument "
                     "with the same notes: DIR/{train,val,test}/{instrument}/{clip}.wav, notes, manifest.")
-    render.add_argument("--out", required=True, metavar="DIR", help="output folder (new, empty, or a previous data set)")
+    render.add_argument("--out", required=True, metavar="DIR", help=OUT_HELP)
     render.add_argument("--clips-per-instrument", type=int, default=768, metavar="N",
                         help="clips per instrument, total over splits (default 768)")
     render.add_argument("--seconds", type=float, default=10.0, metavar="S", help="clip length (default 10)")
     render.add_argument("--instruments", default="piano,violin", metavar="LIST",
                         help="comma-separated GM names or program numbers (default piano,violin)")
     render.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
-    render.add_argument("--train-font", default=TRAIN_FONT, metavar="F", help=f"soundfont for train and val (default {TRAIN_FONT})")
-    render.add_argument("--val-font", default=None, metavar="F", help="soundfont for val (default: the train font)")
-    render.add_argument("--test-font", default=TEST_FONT, metavar="F", help=f"soundfont for test (default {TEST_FONT})")
+    render.add_argument("--train-font", default=TRAIN_FONT, metavar="F",
+                        help=f"soundfont for train and val (default {TRAIN_FONT})")
+    render.add_argument("--val-font", default=None, metavar="F",
+                        help="soundfont for val (default: the train font)")
+    render.add_argument("--test-font", default=TEST_FONT, metavar="F",
+                        help=f"soundfont for test (default {TEST_FONT})")
     render.add_argument("--sources", default="chorales,fiddle", metavar="LIST",
                         help="comma-separated corpus sources: chorales, fiddle (default both)")
     render.add_argument("--workers", type=int, default=2, metavar="W", help="worker processes (default 2)")
@@ -38,8 +43,9 @@ def register(subparsers) -> None:
         "prepare", help="cut real recordings SRC/{instrument}/* into a data set",
         description="Cut recordings SRC/{instrument}/*.{wav,flac,ogg,mp3} into RMS-normalised clips, "
                     "reject mostly-silent clips, split 80/10/10 by source file.")
-    prepare.add_argument("--src", required=True, metavar="DIR", help="folder with one subfolder per instrument")
-    prepare.add_argument("--out", required=True, metavar="DIR", help="output folder (new, empty, or a previous data set)")
+    prepare.add_argument("--src", required=True, metavar="DIR",
+                         help="folder with one subfolder of recordings per instrument")
+    prepare.add_argument("--out", required=True, metavar="DIR", help=OUT_HELP)
     prepare.add_argument("--seconds", type=float, default=10.0, metavar="S", help="clip length (default 10)")
     prepare.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
     prepare.add_argument("--quiet", action="store_true", help="no progress output")
@@ -71,6 +77,8 @@ def _render(args: argparse.Namespace) -> int:
     print(_counts_table(summary["counts"]))
     print("works per split: " + ", ".join(f"{s} {n}" for s, n in summary["works"].items()))
     print("fonts: " + ", ".join(f"{s} {f}" for s, f in summary["fonts"].items()))
+    if summary["clipped_wavs"]:
+        print(f"note: {summary['clipped_wavs']} WAVs peaked above full scale and were clipped")
     return 0
 
 
@@ -83,7 +91,8 @@ def _prepare(args: argparse.Namespace) -> int:
     print(_counts_table(summary["counts"]))
     train = [n for n in summary["counts"]["train"].values()]
     if train and max(train) > 0:
-        print(f"class balance (train): smallest/largest = {min(train)}/{max(train)} = {min(train) / max(train):.2f}")
+        ratio = min(train) / max(train)
+        print(f"class balance (train): smallest/largest = {min(train)}/{max(train)} = {ratio:.2f}")
     print(f"rejected clips (mostly silent): {len(summary['rejected'])}")
     print(f"skipped files: {len(summary['skipped'])}")
     for item in summary["skipped"]:

@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, config.yaml, model.safetensors")
     p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this wall time")
+    p.add_argument("--stop-at-step", type=int, default=None,
+                   help="end this invocation at this step (resumable; schedules still span train.steps)")
     p.add_argument("--devices", type=int, default=1, help="processes/devices for data-parallel training")
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--accelerator", default="auto", help="auto, cpu, cuda")
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     summary = train(
         cfg, args.data, out, resume=args.resume, max_minutes=args.max_minutes, devices=args.devices,
         num_nodes=args.num_nodes, accelerator=args.accelerator, progress=not args.no_progress,
+        stop_at_step=args.stop_at_step,
     )
     print(f"trained {summary['steps']} steps in {summary['wall_seconds']:.0f} s ({summary['reason']}); model: {out / 'model.safetensors'}")
     return 0

@@ -216,9 +216,9 @@ def fit_to_range(notes: list[Note], transposition: int, low: int, high: int) -> 
     """Transpose, then move notes by whole octaves into ``[low, high]`` (needs >= 12 semitones).
 
     The whole excerpt first moves by the octave shift that leaves the fewest notes outside the
-    range (ties: the smallest shift, then the one centring it best), keeping the melody's shape where it fits; notes still
-    outside are folded one by one. Same-pitch notes that then overlap are merged (same onset) or
-    the earlier one ends where the later starts, so each pitch sounds once at a time.
+    range (ties: the smallest shift, then the one centring it best), keeping the melody's shape
+    where it fits; notes still outside are folded one by one. Same-pitch notes that then overlap
+    are merged (same onset) or the earlier ends where the later starts: one voice per pitch.
 
     Returns:
         ``(notes sorted by onset then pitch, global octave shift)``.
@@ -227,8 +227,12 @@ def fit_to_range(notes: list[Note], transposition: int, low: int, high: int) -> 
         raise AudioStyleError(f"pitch range {low}-{high} is narrower than an octave")
     pitches = np.array([p for _, _, p in notes], dtype=np.int64) + transposition
     centre = (low + high) / 2
-    best = min(range(-8, 9), key=lambda k: (int(np.sum((pitches + 12 * k < low) | (pitches + 12 * k > high))),
-                                            abs(k), abs(float(np.mean(pitches)) + 12 * k - centre), k))
+
+    def badness(k: int):
+        outside = int(np.sum((pitches + 12 * k < low) | (pitches + 12 * k > high)))
+        return outside, abs(k), abs(float(np.mean(pitches)) + 12 * k - centre), k
+
+    best = min(range(-8, 9), key=badness)
     moved = []
     for (on, off, _), p in zip(notes, pitches + 12 * best):
         p = int(p)

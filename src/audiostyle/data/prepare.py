@@ -131,7 +131,8 @@ def prepare_recordings(
             for path in files:
                 rel = path.relative_to(src).as_posix()
                 if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    skipped.append({"file": rel, "reason": f"not a supported audio type ({path.suffix or 'no suffix'})"})
+                    kind = path.suffix or "no suffix"
+                    skipped.append({"file": rel, "reason": f"not a supported audio type ({kind})"})
                     continue
                 n_files[inst] += 1
                 try:
@@ -140,7 +141,8 @@ def prepare_recordings(
                     skipped.append({"file": rel, "reason": exc.problem})
                     continue
                 if len(wave) < n_clip:
-                    skipped.append({"file": rel, "reason": f"shorter than {seconds:g} s ({len(wave) / MODEL_SR:.2f} s)"})
+                    have = len(wave) / MODEL_SR
+                    skipped.append({"file": rel, "reason": f"shorter than {seconds:g} s ({have:.2f} s)"})
                     continue
                 rng = np.random.default_rng([seed, zlib.crc32(inst.encode()), zlib.crc32(path.name.encode())])
                 slug = _slug(path.stem)
@@ -201,7 +203,8 @@ def _split_and_move(kept: dict, staging: Path, seed: int) -> tuple[list[dict], d
             split_files[split].append(files[idx])
             for c in by_file[files[idx]]:
                 (staging / "pool" / inst / f"{c['clip_id']}.wav").rename(dest / f"{c['clip_id']}.wav")
-                clips.append({"clip_id": c["clip_id"], "split": split, **{k: v for k, v in c.items() if k != "clip_id"}})
+                clips.append({"clip_id": c["clip_id"], "split": split,
+                              **{k: v for k, v in c.items() if k != "clip_id"}})
     clips.sort(key=lambda c: (SPLITS.index(c["split"]), c["instrument"], c["clip_id"]))
     return clips, {s: sorted(v) for s, v in split_files.items()}
 

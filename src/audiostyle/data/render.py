@@ -19,6 +19,7 @@ looks complete. Output is byte-identical for a seed, whatever the number of work
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -191,20 +192,23 @@ def render_corpus(
         workers: processes for parsing and rendering (1: in this process).
     Returns:
         A summary dict: ``out_dir``, ``counts`` ({split: {instrument: clips}}), ``works``
-        ({split: number of works}), ``fonts``, ``wall_seconds``.
+        ({split: number of works}), ``fonts``, ``clipped_wavs`` (WAVs whose peak exceeded full
+        scale and was clipped when written), ``wall_seconds``.
     Raises:
         AudioStyleError: bad arguments, missing soundfont, unusable output folder.
     """
     t0 = time.monotonic()
-    insts: list[Instrument] = resolve_instruments(list(instruments) if not isinstance(instruments, str) else instruments)
+    insts: list[Instrument] = resolve_instruments(
+        instruments if isinstance(instruments, str) else list(instruments))
     if clips_per_instrument < 1:
         raise AudioStyleError(f"clips per instrument must be at least 1 (got {clips_per_instrument})")
     if seed < 0:
         raise AudioStyleError(f"seed must be a non-negative integer (got {seed})")
     if not 1.0 <= seconds <= 600.0:
         raise AudioStyleError(f"clip length must be 1-600 seconds (got {seconds:g})")
-    fonts = {"train": str(check_font(train_font)), "val": str(check_font(val_font or train_font)),
-             "test": str(check_font(test_font))}
+    # Absolute (symlinks kept) so workers and later readers of the manifest find the same files.
+    fonts = {split: os.path.abspath(check_font(f)) for split, f in
+             (("train", train_font), ("val", val_font or train_font), ("test", test_font))}
     pitch_range = common_range(insts)
     sources = list(sources.split(",")) if isinstance(sources, str) else list(sources)
     out_dir = Path(out_dir)
@@ -212,28 +216,29 @@ def render_corpus(
     n_samples = int(round(seconds * MODEL_SR))
     tail = min(TAIL_SECONDS, 0.2 * seconds)
 
+    staging = out_dir / ".partial-render"
     executor = _executor(workers)
     try:
-        map_fn = (lambda f, xs: executor.map(f, xs, chunksize=8)) if executor else None
-        works = corpus.list_works(sources)
-        by_split = corpus.split_works(works, seed)
-        counts = corpus.clip_counts(clips_per_instrument)
-        _say(progress, f"planning {clips_per_instrument} excerpts from {len(works)} works")
-        plans = {split: corpus.draw_excerpts(by_split[split], counts[split], seed, stream, seconds, tail,
-                                             pitch_range, map_fn)
-                 for stream, split in enumerate(SPLITS)}
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = out_dir / ".partial-render"
-        shutil.rmtree(staging, ignore_errors=True)
-        tasks, clips = _tasks(plans, insts, fonts, seed, n_samples, staging)
-        _run_tasks(tasks, executor, progress)
-    except BaseException:
-        if "staging" in locals():
+        try:
+            map_fn = (lambda f, xs: executor.map(f, xs, chunksize=8)) if executor else None
+            works = corpus.list_works(sources)
+            by_split = corpus.split_works(works, seed)
+            counts = corpus.clip_counts(clips_per_instrument)
+            _say(progress, f"planning {clips_per_instrument} excerpts from {len(works)} works")
+            plans = {split: corpus.draw_excerpts(by_split[split], counts[split], seed, stream, seconds,
+                                                 tail, pitch_range, map_fn)
+                     for stream, split in enumerate(SPLITS)}
+            out_dir.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
+            tasks, clips = _tasks(plans, insts, fonts, seed, n_samples, staging)
+            peaks = _run_tasks(tasks, executor, progress)
+        finally:
+            # Workers must be gone before the staging folder is removed under them.
+            if executor:
+                executor.shutdown(cancel_futures=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
-    finally:
-        if executor:
-            executor.shutdown(cancel_futures=True)
 
     manifest = {
         "format": DATASET_FORMAT, "format_version": FORMAT_VERSION, "kind": "rendered",
@@ -250,6 +255,8 @@ def render_corpus(
         "counts": {s: {i.name: counts[s] for i in insts} for s in SPLITS},
         "works": {s: len({c["source_work"] for c in clips if c["split"] == s}) for s in SPLITS},
         "fonts": fonts,
+        # RMS 0.07 leaves ~23 dB of headroom; only very sparse, percussive clips exceed it.
+        "clipped_wavs": sum(p > 1.0 for p in peaks),
         "wall_seconds": time.monotonic() - t0,
     }
 
@@ -257,7 +264,7 @@ def render_corpus(
 def _tasks(plans, insts, fonts, seed, n_samples, staging):
     tasks, clips = [], []
     for stream, split in enumerate(SPLITS):
-        for name in [i.name for i in insts] + ["notes"]:
+        for name in [i.name for i in insts] + ["notes"] if plans[split] else []:
             (staging / split / name).mkdir(parents=True, exist_ok=True)
         for i, ex in enumerate(plans[split]):
             clip_id = f"{split}_{i:05d}"
@@ -280,7 +287,8 @@ def _executor(workers: int):
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _run_tasks(tasks: list[dict], executor, progress: bool) -> None:
+def _run_tasks(tasks: list[dict], executor, progress: bool) -> list[float]:
+    """Render all clips in chunks; returns every WAV's peak before the 16-bit writer clipped it."""
     chunks = [tasks[i: i + CHUNK_CLIPS] for i in range(0, len(tasks), CHUNK_CLIPS)]
     if executor is None:
         results = (_render_chunk(c) for c in chunks)
@@ -288,16 +296,18 @@ def _run_tasks(tasks: list[dict], executor, progress: bool) -> None:
         from concurrent.futures import as_completed
 
         results = (f.result() for f in as_completed([executor.submit(_render_chunk, c) for c in chunks]))
-    done = 0
+    done, peaks = 0, []
     for status, payload in results:
         if status == "error":
             raise AudioStyleError(payload)
+        peaks += payload
         done += 1
         if progress:
             print(f"\rrendered {min(done * CHUNK_CLIPS, len(tasks))}/{len(tasks)} excerpts",
                   end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
+    return peaks
 
 
 def _say(progress: bool, text: str) -> None:

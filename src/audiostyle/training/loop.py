@@ -68,9 +68,13 @@ def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
 def train(
     cfg: dict, data_dir: str | Path, run_dir: str | Path, resume: bool = False,
     max_minutes: float | None = None, devices: int = 1, num_nodes: int = 1,
-    accelerator: str = "auto", progress: bool = True,
+    accelerator: str = "auto", progress: bool = True, stop_at_step: int | None = None,
 ) -> dict:
-    """Train the model described by resolved config ``cfg``; returns a summary dict."""
+    """Train the model described by resolved config ``cfg``; returns a summary dict.
+
+    ``stop_at_step`` ends this invocation early (checkpointed, resumable) while the schedules
+    still span ``train.steps``: for runs split over several sessions or jobs.
+    """
     from lightning_fabric import Fabric
 
     from audiostyle.data.layout import Corpus
@@ -155,6 +159,9 @@ def train(
     while step < tc["steps"]:
         if max_minutes is not None and (time.monotonic() - started) / 60 >= max_minutes:
             reason = f"time budget of {max_minutes} min reached"
+            break
+        if stop_at_step is not None and step >= stop_at_step:
+            reason = f"stopped at step {stop_at_step} as asked"
             break
         if stop["signal"] is not None:
             reason = f"stopped by signal {stop['signal']}"
