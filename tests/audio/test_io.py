@@ -111,3 +111,15 @@ def test_save_into_missing_folder_or_under_a_file(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(AudioFileError, match="does not exist"):
         save_audio(tmp_path / "afile" / "o.wav", _tone(22050))
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        out = save_audio(tmp_path / "o.wav", _tone(22050))
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

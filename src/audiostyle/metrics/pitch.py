@@ -176,7 +176,7 @@ def _import_pesto() -> None:
         return
     inserted = []
     for name, factory in (("torchaudio", _torchaudio_stub), ("tqdm", _tqdm_stub)):
-        if name not in sys.modules and importlib.util.find_spec(name) is None:
+        if name not in sys.modules and not _importable(name):
             sys.modules[name] = factory()
             inserted.append(name)
     try:
@@ -186,6 +186,17 @@ def _import_pesto() -> None:
     finally:
         for name in inserted:
             sys.modules.pop(name, None)
+
+
+def _importable(name: str) -> bool:
+    """True if ``name`` imports cleanly (an installed but broken torchaudio counts as absent)."""
+    if importlib.util.find_spec(name) is None:
+        return False
+    try:
+        importlib.import_module(name)
+    except Exception:  # e.g. a torchaudio built for another torch / CUDA
+        return False
+    return True
 
 
 def _torchaudio_stub() -> types.ModuleType:
