@@ -40,7 +40,7 @@ def crossfade_weights(window: int, overlap: int) -> np.ndarray:
 class Transfer:
     """A loaded model ready for style transfer: ``.transfer(wave, sr, to=..., reference=None)``."""
 
-    def __init__(self, model, name: str = "model", overlap_seconds: float = 0.25, batch_windows: int = 8):
+    def __init__(self, model, name: str = "model", overlap_seconds: float = 0.25, batch_windows: int = 16):
         self.model, self.name = model.eval(), name
         self.sr = MODEL_SR
         self.window = int(model.window_samples)
@@ -85,8 +85,8 @@ class Transfer:
         n, win = len(x), self.window
         padded = np.pad(x, (0, max(0, win - n)))
         starts = window_starts(len(padded), win, win - self.overlap)
-        out = np.zeros(len(padded), dtype=np.float64)
-        norm = np.zeros(len(padded), dtype=np.float64)
+        out = np.zeros(len(padded), dtype=np.float32)
+        norm = np.zeros(len(padded), dtype=np.float32)
         fade = crossfade_weights(win, self.overlap)
         batches = range(0, len(starts), self.batch_windows)
         if progress and len(starts) > self.batch_windows:

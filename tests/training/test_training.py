@@ -104,3 +104,14 @@ def test_non_finite_steps_are_skipped_then_state_restored(tiny_data, tmp_path, m
     assert "restored the last good state" in log
     model = load_model(tmp_path / "run" / "model.safetensors")
     assert all(torch.isfinite(p).all() for p in model.state_dict().values())
+
+
+def test_export_newest_checkpoint(tiny_model, tmp_path):
+    from audiostyle.errors import CheckpointError
+    from audiostyle.training.export import export_checkpoint
+
+    path = export_checkpoint(tiny_model, tmp_path / "m.safetensors")
+    model = load_model(path)
+    assert model.extra["step"] == 4
+    with pytest.raises(CheckpointError, match="no valid training checkpoint"):
+        export_checkpoint(tmp_path)

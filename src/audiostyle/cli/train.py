@@ -21,6 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a config value, e.g. --set train.steps=100 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+    p = sub.add_parser("export", help="write a run's newest checkpoint as a model file")
+    p.add_argument("run", help="training run folder")
+    p.add_argument("--out", default=None, help="output .safetensors (default: RUN/model-stepNNNNNN.safetensors)")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from audiostyle.training.export import export_checkpoint
+
+    print(f"wrote {export_checkpoint(args.run, args.out)}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Per-clip scoring: every metric of one clip pair, for every system and task, in one process.
+"""Scoring: every metric of one clip pair for every system and task, and aggregation over clips.
 
 This is the unit of parallel work of the evaluation (:func:`score_clip` runs in a worker
 process). Metrics come from :mod:`audiostyle.metrics` unchanged; nothing is reimplemented here.
@@ -6,9 +6,9 @@ process). Metrics come from :mod:`audiostyle.metrics` unchanged; nothing is reim
 Within one clip the same waveform is analysed many times: the input's f0 contour enters the
 pitch correlation of every system's reconstruction, the target's chroma enters the chroma
 cosine, the SSM distance and the chroma similarity, the content-input and target rows of a
-reconstruction *are* the input. PESTO alone costs ~1 s per 10 s clip, so :func:`memo_scope`
-memoises the three costly analyses (f0 tracking, chroma features, onset detection) and
-basic-pitch transcription by the waveform's bytes for the duration of one clip. The metric
+reconstruction *are* the input. PESTO alone costs ~1.3 s per 10 s clip, so :func:`memo_scope`
+memoises the per-waveform analyses (f0 tracking, chroma, onsets, log-mel, MFCC, classifier
+features) and basic-pitch transcription by the waveform's bytes for the duration of one clip. The metric
 functions are untouched: the memo wraps the module attributes they look up at call time, and
 a test checks the scores are identical with and without it.
 
@@ -107,7 +107,10 @@ _MEMO: dict | None = None
 # (module path, attribute): analyses the metric functions look up at call time.
 _MEMOISED = (("audiostyle.metrics.pitch", "_f0_raw"),
              ("audiostyle.metrics.chroma", "chroma_features"),
-             ("audiostyle.metrics.onsets", "onset_times"))
+             ("audiostyle.metrics.onsets", "onset_times"),
+             ("audiostyle.metrics.spectral", "log_mel"),
+             ("audiostyle.metrics.spectral", "mfcc"),
+             ("audiostyle.metrics.classifier", "clip_features"))
 
 
 def wave_digest(wave) -> bytes:
@@ -145,7 +148,7 @@ def _memoised(name: str, fn):
 
 @contextlib.contextmanager
 def memo_scope():
-    """Memoise f0 tracking, chroma, onsets and transcription by waveform content, for one clip.
+    """Memoise per-waveform analyses and transcription by waveform content, for one clip.
 
     Not re-entrant and not thread-safe: one scope at a time per process (the runner scores
     clips one after the other in each process). If a wrapped analysis no longer exists under
@@ -242,11 +245,13 @@ def score_clip(job: dict) -> dict:
     (``{task key: .npy path}`` of the model under test), ``classifier``, ``limit_threads``.
 
     Returns:
-        ``{"clip": id, "results": {(system, task): {"metrics", "pred", "seconds"}}}``, or
+        ``{"clip": id, "results": {(system, task): {"metrics", "pred", "seconds"}}, "cpu_seconds"}``
+        (CPU time of the whole job, for extrapolating the harness time), or
         ``{"clip": id, "error": one line}`` (errors travel as text: not every exception
         pickles).
     """
     clip = job["clip"]
+    cpu0 = time.process_time()
     try:
         if job.get("limit_threads"):
             _limit_threads()
@@ -264,7 +269,7 @@ def score_clip(job: dict) -> dict:
                     clip.kind in MONOPHONIC_KINDS, job.get("classifier"))
                 results[(system, key)] = {"metrics": metrics, "pred": pred,
                                           "seconds": time.perf_counter() - t0}
-        return {"clip": clip.clip_id, "results": results}
+        return {"clip": clip.clip_id, "results": results, "cpu_seconds": time.process_time() - cpu0}
     except Exception as exc:  # noqa: BLE001 - reported by the runner as one line
         return {"clip": clip.clip_id, "error": f"clip {clip.clip_id}: {type(exc).__name__}: {exc}"}
 
@@ -282,3 +287,55 @@ def finite_or_none(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------------------------
+# aggregation over clips
+# --------------------------------------------------------------------------------------------
+
+
+def summarize(per_clip: dict[str, float | None]) -> dict:
+    """``{clip: value}`` -> mean, population std, n (finite values), n_undefined, per-clip values."""
+    vals = np.array([v for v in per_clip.values() if v is not None and np.isfinite(v)], dtype=np.float64)
+    return {"mean": float(vals.mean()) if vals.size else None, "std": float(vals.std()) if vals.size else None,
+            "n": int(vals.size), "n_undefined": int(len(per_clip) - vals.size),
+            "per_clip": {c: finite_or_none(v) for c, v in per_clip.items()}}
+
+
+def aggregate(item_results: dict, systems: list[str], tasks: list[str], clip_ids: list[str], classifier) -> dict:
+    """Mean/std/n per system, task and metric, and the classifier's accuracy on real renderings.
+
+    Args:
+        item_results: ``{(clip, system, task): {"metrics": {key: value}, "pred": ...}}``.
+    Returns:
+        ``{"results": {system: {task: {metric: summarize(...)}}}, "classifier": {...}}``.
+    """
+    table: dict = {}
+    for system in systems:
+        per_task = {}
+        for task in tasks:
+            per_metric = {}
+            for spec in metrics_for(task):
+                # A metric absent from a clip's results does not apply to it (RPA on polyphonic
+                # clips, style without a classifier); NaN/None means undefined for that clip.
+                per_metric[spec.key] = summarize({
+                    c: item_results[(c, system, task)]["metrics"][spec.key] for c in clip_ids
+                    if spec.key in item_results.get((c, system, task), {}).get("metrics", {})})
+            per_task[task] = per_metric
+        table[system] = per_task
+    out = {"results": table, "classifier": {}}
+    if classifier is not None:
+        # Real renderings: the content-input row classified the sources, the target row the targets.
+        real = {}
+        for (clip, system, task), value in item_results.items():
+            source, target = parse_task(task)
+            if source != target and value.get("pred") is not None and system in ("content_input", "target"):
+                real[(clip, source if system == "content_input" else target)] = value["pred"]
+        per_inst = {}
+        for (clip, inst), pred in real.items():
+            per_inst.setdefault(inst, []).append(pred == inst)
+        out["classifier"] = {
+            "accuracy_on_real": float(np.mean([p == i for (_c, i), p in real.items()])) if real else None,
+            "n_real": len(real), "per_instrument": {i: float(np.mean(v)) for i, v in sorted(per_inst.items())},
+            "classes": list(classifier.classes_), "trained_on": classifier.meta}
+    return out

@@ -167,10 +167,14 @@ class ARDecoder(nn.Module):
         memory = self.build_memory(z_content, z_class)
         mem_kv = [layer.memory_kv(memory) for layer in self.layers]
         caches: list[dict] = [{} for _ in self.layers]
+        # Everything that does not depend on generated frames is computed once, not per step.
+        extra = sinusoidal_positions(s, self.start.shape[-1], device=z_content.device)[None]
+        if self.input_content_proj is not None:
+            extra = extra + self.input_content_proj(z_content)
         token = self.start.expand(b, 1, -1)
         mags, phases = [], []
         for t in range(s):
-            x = self._inputs(token, z_content, t)
+            x = token + extra[:, t : t + 1]
             for layer, kv, cache in zip(self.layers, mem_kv, caches):
                 x = layer(x, kv, cache)
             log_mag, phase = self.head(self.norm(x))
