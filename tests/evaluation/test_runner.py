@@ -218,3 +218,21 @@ def test_errors_are_one_line(case, data, tmp_path):
         runner.evaluate(**kwargs)
     assert expect in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "r").exists()  # nothing written before the inputs are checked
+
+
+def test_output_folder_must_be_new_empty_or_an_earlier_report(tmp_path):
+    runner.check_output(tmp_path / "new")
+    (tmp_path / "stray").mkdir()
+    (tmp_path / "stray" / "notes.txt").write_text("mine")
+    with pytest.raises(AudioStyleError, match="not empty"):
+        runner.check_output(tmp_path / "stray")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(AudioStyleError, match="not a folder"):
+        runner.check_output(tmp_path / "file")
+    old = tmp_path / "old"
+    (old / "figures").mkdir(parents=True)
+    (old / "figures" / "stale.png").write_bytes(b"x")
+    (old / "results.json").write_text("{}")
+    runner.check_output(old)
+    runner.prepare_output(old)
+    assert list((old / "figures").iterdir()) == []

@@ -32,10 +32,12 @@ MAX_WINDOWS_PER_BATCH = 16
 
 def has_embeddings(model) -> bool:
     """True for models with ``features``, ``encode_style``, ``encode_content`` and ``window_samples``."""
-    return model is not None and all(hasattr(model, a) for a in ("features", "encode_style", "encode_content", "window_samples"))
+    needed = ("features", "encode_style", "encode_content", "window_samples")
+    return model is not None and all(hasattr(model, a) for a in needed)
 
 
-def clip_embedding(model, wave: np.ndarray, windows_per_clip: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+def clip_embedding(model, wave: np.ndarray,
+                   windows_per_clip: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Embed one ``(N,)`` clip (its first ``windows_per_clip`` windows; None: all):
     ``(z_style (D,) or None, pooled z_content (2D,))``.
 

@@ -150,7 +150,8 @@ def render_markdown(results: dict) -> str:
     sha = f" (SHA-256 `{model['sha256'][:16]}…`)" if model.get("sha256") else ""
     limit = "" if data.get("limit") is None else f", limit {data['limit']}"
     lines = [f"# Evaluation: {model['name']}", "",
-             f"- **Model**: `{model.get('path') or model['name']}`{sha}; plays {', '.join(model.get('instruments', []))}",
+             f"- **Model**: `{model.get('path') or model['name']}`{sha}; "
+             f"plays {', '.join(model.get('instruments', []))}",
              f"- **Data**: `{data['dir']}`, split `{data['split']}`, {data['n_clips']} clip pairs "
              f"({data['n_monophonic']} monophonic){limit}, seed {results['seed']}",
              f"- **Directions**: {', '.join(task_label(d) for d in results['directions'])}",
@@ -209,9 +210,10 @@ def render_markdown(results: dict) -> str:
                          f"[output]({folder}/{clip}-output.wav) · [target]({folder}/{clip}-target.wav)")
     lines += ["", "## Timings", ""]
     if timings:
+        cache = results.get("cache", {})
         lines.append(f"Harness {fmt(timings.get('harness_s'), 3)} s ({fmt(timings.get('harness_per_clip_s'), 3)} s "
                      f"per clip pair, {timings.get('workers')} workers; baseline cache: "
-                     f"{results.get('cache', {}).get('hits', 0)} hits, {results.get('cache', {}).get('misses', 0)} misses), "
+                     f"{cache.get('hits', 0)} hits, {cache.get('misses', 0)} misses), "
                      f"model inference {fmt(timings.get('model_inference_s'), 3)} s, probe embeddings "
                      f"{fmt(timings.get('probe_embedding_s'), 3)} s, total {fmt(timings.get('total_s'), 3)} s. "
                      f"Metric CPU time {fmt(timings.get('metrics_cpu_per_job_s'), 3)} s per scored clip pair "
@@ -292,14 +294,16 @@ def spectrogram_figure(ground_truth: np.ndarray, predicted: np.ndarray, title: s
     from audiostyle.features.spectral import stft
 
     plt = _plt()
-    specs = [stft(torch.from_numpy(np.asarray(w, dtype=np.float32))[None])[0].numpy() for w in (ground_truth, predicted)]
+    specs = [stft(torch.from_numpy(np.asarray(w, dtype=np.float32))[None])[0].numpy()
+             for w in (ground_truth, predicted)]
     mags = [20 * np.log10(np.abs(s) + 1e-6) for s in specs]
     vmax = max(float(m.max()) for m in mags)
     duration = ground_truth.shape[0] / MODEL_SR
     extent = [0, duration, 0, MODEL_SR / 2000]
     fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex=True, sharey=True)
     for col, (name, spec, mag) in enumerate(zip(("ground truth", "predicted"), specs, mags)):
-        im_m = axes[0, col].imshow(mag, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80, vmax=vmax, extent=extent)
+        im_m = axes[0, col].imshow(mag, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80, vmax=vmax,
+                                   extent=extent)
         im_p = axes[1, col].imshow(np.angle(spec), origin="lower", aspect="auto", cmap="twilight", vmin=-np.pi,
                                    vmax=np.pi, extent=extent, interpolation="nearest")
         axes[0, col].set_title(f"{name}: magnitude (dB)", fontsize=9)

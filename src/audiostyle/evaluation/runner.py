@@ -93,8 +93,33 @@ def load_model(model) -> tuple[object, dict]:
     name, path = resolve_model(model)
     transfer = load(model)
     run_dir = path.parent if (path.parent / "metrics.jsonl").is_file() else None
+    if Path(name).exists():  # a path: show the run folder's name (or the file's) in tables
+        name = path.parent.name if path.name == "model.safetensors" else path.name
     return transfer, {"name": name, "path": str(path), "sha256": file_sha256(path),
                       "kind": getattr(transfer.model, "kind", None), "run_dir": str(run_dir) if run_dir else None}
+
+
+def check_output(out_dir: Path) -> None:
+    """Refuse a report path that is a file, or a non-empty folder that is not an earlier report.
+
+    Raises:
+        AudioStyleError: naming the folder and the problem.
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise AudioStyleError(f"{out_dir}: output path exists and is not a folder")
+    if any(not p.name.startswith(".") for p in out_dir.iterdir()) and not (out_dir / "results.json").is_file():
+        raise AudioStyleError(f"{out_dir}: output folder is not empty and holds no evaluation report; "
+                              f"choose a new or empty folder")
+
+
+def prepare_output(out_dir: Path) -> None:
+    """Create the report folder; remove an earlier report's figures and examples from it (their
+    stale files would otherwise sit beside this report's)."""
+    for sub in ("figures", "examples"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
 
 
 @dataclass
@@ -199,9 +224,9 @@ def _score(clips, systems, baselines, outputs, tasks, classifier, cache: ResultC
         if items:
             jobs.append({"clip": clip, "items": items, "systems": {s.name: s for s in baselines},
                          "outputs": outputs[clip.clip_id], "classifier": classifier})
-    cpu = 0.0
+    cpu = {}
     for done in _run_jobs(jobs, workers, progress):
-        cpu += done["cpu_seconds"]
+        cpu[done["clip"]] = done["cpu_seconds"]
         new = {}
         for (system, task), value in done["results"].items():
             results[(done["clip"], system, task)] = value
@@ -209,7 +234,9 @@ def _score(clips, systems, baselines, outputs, tasks, classifier, cache: ResultC
                 new[keys[(done["clip"], system, task)]] = value
         cache.write(done["clip"], new)
     # CPU seconds per scored clip: with a cold cache, what a full run's cost scales with.
-    return results, {"metric_jobs": len(jobs), "metrics_cpu_s": cpu, "metrics_cpu_per_job_s": cpu / len(jobs) if jobs else 0.0}
+    return results, {"metric_jobs": len(jobs), "metrics_cpu_s": sum(cpu.values()),
+                     "metrics_cpu_per_job_s": sum(cpu.values()) / len(jobs) if jobs else 0.0,
+                     "metrics_cpu_by_clip_s": cpu}
 
 
 def _run_jobs(jobs: list[dict], workers: int, progress: bool):
@@ -266,16 +293,15 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
     Returns:
         The results dictionary also written to ``out_dir/results.json``.
     Raises:
-        AudioStyleError: see :func:`plan_evaluation`; an output path that is a file.
+        AudioStyleError: see :func:`plan_evaluation` and :func:`check_output`.
     """
     from audiostyle.evaluation import probes, report
 
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AudioStyleError(f"{out_dir}: output path exists and is not a folder")
+    check_output(out_dir)
     plan = plan_evaluation(model, data_dir, split, limit, directions, seed)
-    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    prepare_output(out_dir)
     cache_dir = plan.root / "cache" / "eval"
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -287,7 +313,7 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
     classifier, classifier_note = _classifier(plan.root, plan.instruments, workers, cache_dir)
     timings["classifier_s"] = time.perf_counter() - t0
     baselines, skipped = baseline_systems(plan.corpus.manifest, split, plan.instruments)
-    model_system = ModelSystem(plan.transfer)
+    model_system = ModelSystem(plan.transfer, plan.model_info["name"])
     systems = [model_system, *baselines]
     clf_token = None if classifier is None else {"meta": classifier.meta, "classes": classifier.classes_}
     cache = ResultCache(cache_dir / split if (use_cache and cache_dir is not None) else None, clf_token)
@@ -317,9 +343,13 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    diagnostics = probes.run_probes(getattr(plan.transfer, "model", None), plan.corpus, split, plan.clip_ids,
-                                    plan.instruments, out_dir / "figures", train_clips=probe_clips, seed=seed,
-                                    progress=progress)
+    try:
+        diagnostics = probes.run_probes(getattr(plan.transfer, "model", None), plan.corpus, split, plan.clip_ids,
+                                        plan.instruments, out_dir / "figures", train_clips=probe_clips, seed=seed,
+                                        progress=progress)
+    except (AudioStyleError, RuntimeError, ValueError) as exc:
+        # Diagnostics come last: a model whose encoders fail must not cost the finished metrics.
+        diagnostics = {"skipped": f"the probes failed ({type(exc).__name__}: {exc})"}
     for name, path in diagnostics.pop("figures", {}).items():
         figures[name] = str(Path(path).relative_to(out_dir))
     timings["probe_embedding_s"] = diagnostics.get("embed_s", 0.0)
@@ -330,7 +360,8 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
         "command": command or _command(model, plan, out_dir, limit, workers, seed),
         "model": {**plan.model_info, "instruments": plan.played},
         "data": {"dir": str(plan.root), "split": split, "limit": limit, "clips": plan.clip_ids,
-                 "n_clips": len(plan.clips), "n_monophonic": sum(c.kind in scoring.MONOPHONIC_KINDS for c in plan.clips),
+                 "n_clips": len(plan.clips),
+                 "n_monophonic": sum(c.kind in scoring.MONOPHONIC_KINDS for c in plan.clips),
                  "instruments": plan.instruments, "kinds": {c.clip_id: c.kind for c in plan.clips}},
         "seed": seed, "directions": [scoring.task_key(a, b) for a, b in plan.dirs], "tasks": plan.tasks,
         "systems": {s.name: s.info() for s in systems}, "skipped_systems": skipped,

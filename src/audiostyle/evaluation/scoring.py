@@ -6,11 +6,12 @@ process). Metrics come from :mod:`audiostyle.metrics` unchanged; nothing is reim
 Within one clip the same waveform is analysed many times: the input's f0 contour enters the
 pitch correlation of every system's reconstruction, the target's chroma enters the chroma
 cosine, the SSM distance and the chroma similarity, the content-input and target rows of a
-reconstruction *are* the input. PESTO alone costs ~1.3 s per 10 s clip, so :func:`memo_scope`
-memoises the per-waveform analyses (f0 tracking, chroma, onsets, log-mel, MFCC, classifier
-features) and basic-pitch transcription by the waveform's bytes for the duration of one clip. The metric
-functions are untouched: the memo wraps the module attributes they look up at call time, and
-a test checks the scores are identical with and without it.
+reconstruction *are* the input. PESTO alone costs ~1.3 s of CPU per 10 s clip, so
+:func:`memo_scope` memoises the per-waveform analyses (f0 tracking, chroma, onsets, log-mel,
+MFCC, classifier features) and basic-pitch transcription by the waveform's bytes for the
+duration of one clip. The metric functions are untouched: the memo wraps the module
+attributes they look up at call time, and a test checks the scores are identical with and
+without it.
 
 Tasks are named ``"source:target"``; a reconstruction is ``"piano:piano"`` (the model is asked
 to re-render the clip with its own instrument), a transfer ``"piano:violin"``.

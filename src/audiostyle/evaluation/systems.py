@@ -165,9 +165,9 @@ class ModelSystem(System):
     name = "model"
     cacheable = False
 
-    def __init__(self, transfer):
+    def __init__(self, transfer, name: str | None = None):
         self.transfer = transfer
-        self.label = f"model ({getattr(transfer, 'name', 'model')})"
+        self.label = f"model ({name or getattr(transfer, 'name', 'model')})"
         self.description = "the model under test, asked for the target instrument (the source's own for reconstruction)"
 
     def produce(self, clip, source, target):

@@ -98,6 +98,10 @@ class Flagship(nn.Module):
             raise ValueError("feature statistics do not match the model's features")
         self.norm_mean.copy_(norm.mean)
         self.norm_std.copy_(norm.std)
+        # typical compressed magnitude per STFT bin -> typical linear log-magnitude
+        f = self.spectral.stft_bins
+        typical = (norm.std[:, :f].square().sum(0) + norm.mean[:, :f].square().sum(0)).sqrt()
+        self.decoder.head.log_mag_offset.copy_(typical.clamp_min(1e-6).log() / self.cfg.power)
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """``(B, N)`` waveform -> standardised input ``(B, 2, T, n_bins)``, ``T`` cut to a multiple of 4."""
