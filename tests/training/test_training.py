@@ -14,7 +14,7 @@ TINY_MODEL = {
     "cnn_channels": 4, "head_hidden": 32, "window_frames": 32,
 }
 TINY_TRAIN = {"steps": 4, "batch_size": 4, "warmup_steps": 1, "log_every": 1, "checkpoint_every": 2, "prototype_clips": 2}
-SHIPPED = sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
+SHIPPED = sorted(str(p.relative_to(CONFIG_DIR)) for p in CONFIG_DIR.rglob("*.yaml"))
 
 
 def tiny(cfg: dict, **train_over) -> dict:

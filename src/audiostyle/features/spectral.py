@@ -150,3 +150,32 @@ def to_complex(features: torch.Tensor, cfg: SpectralConfig = SpectralConfig()) -
     """
     stft_part = features[:, :, :, : cfg.stft_bins].float()
     return torch.complex(stft_part[:, 0], stft_part[:, 1]).transpose(1, 2)
+
+
+def griffin_lim(
+    magnitude: torch.Tensor, length: int, n_iter: int = 32, momentum: float = 0.99,
+    init: torch.Tensor | None = None, cfg: SpectralConfig = SpectralConfig(),
+) -> torch.Tensor:
+    """Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): a consistent phase for a magnitude.
+
+    Args:
+        magnitude: ``(B, F, T)`` target magnitudes.
+        length: samples of the output.
+        n_iter: projection iterations (0 returns the inverse of the initial spectrum).
+        momentum: the "fast" acceleration (0 gives classic Griffin-Lim).
+        init: ``(B, F, T)`` complex initial estimate (its phase is used); random phase if None.
+    Returns:
+        ``(B, length)`` waveform.
+    """
+    if init is None:
+        phase = torch.rand(magnitude.shape, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
+        spec = torch.polar(magnitude, phase.to(magnitude.device))
+    else:
+        spec = magnitude * torch.exp(1j * torch.angle(init))
+    previous = torch.zeros_like(spec)
+    for _ in range(n_iter):
+        rebuilt = stft(istft(spec, length, cfg), cfg)
+        accelerated = rebuilt + (momentum / (1 + momentum)) * (rebuilt - previous)
+        previous = rebuilt
+        spec = magnitude * torch.exp(1j * torch.angle(accelerated))
+    return istft(spec, length, cfg)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiostyle.models.encoders import with_magnitude
 from audiostyle.models.layers import sinusoidal_positions
 
 LOG_MAG_RANGE = (-14.0, 5.0)  # |X| in [8e-7, 150]: full-scale STFT bins stay below ~100 here
@@ -98,7 +99,7 @@ class ARDecoder(nn.Module):
             raise ValueError(f"memory must be '2S' or 'S+1', got {memory!r}")
         self.n_freq, self.fpt, self.memory_kind = n_freq, frames_per_token, memory
         self.content_to_input = content_to_input
-        self.in_proj = nn.Linear(2 * n_freq * frames_per_token, d_model)
+        self.in_proj = nn.Linear(3 * n_freq * frames_per_token, d_model)
         self.start = nn.Parameter(torch.randn(1, 1, d_model) * 0.02)
         self.masked = nn.Parameter(torch.randn(1, 1, d_model) * 0.02)
         self.content_proj = nn.Linear(latent_dim, d_model)
@@ -119,9 +120,11 @@ class ARDecoder(nn.Module):
         return torch.cat([content, style], dim=1)
 
     def _embed_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """``(B, 2, S * fpt, n_freq)`` standardised frames -> ``(B, S, d)`` token embeddings."""
-        b, _, t, f = frames.shape
-        tokens = frames.reshape(b, 2, t // self.fpt, self.fpt, f).permute(0, 2, 1, 3, 4)
+        """``(B, 2, S * fpt, n_freq)`` standardised frames -> ``(B, S, d)`` token embeddings
+        (real, imaginary and magnitude of each frame, see :func:`with_magnitude`)."""
+        frames = with_magnitude(frames)
+        b, c, t, f = frames.shape
+        tokens = frames.reshape(b, c, t // self.fpt, self.fpt, f).permute(0, 2, 1, 3, 4)
         return self.in_proj(tokens.reshape(b, t // self.fpt, -1))
 
     def _inputs(self, prev_tokens: torch.Tensor, z_content: torch.Tensor, offset: int) -> torch.Tensor:

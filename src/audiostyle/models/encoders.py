@@ -18,11 +18,23 @@ from torch import nn
 from audiostyle.models.layers import ResBlock1d, ResBlock2d, sinusoidal_positions, transformer_encoder
 
 
+def with_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 2, ...)`` real/imag -> ``(B, 3, ...)`` with the magnitude as a third channel.
+
+    Real and imaginary parts rotate with phase from frame to frame, so a pitch shows up in them
+    only through a nonlinearity the network would first have to learn; handing it the magnitude
+    makes notes visible from the first layer while keeping the complex input.
+    """
+    mag = (x[:, 0].square() + x[:, 1].square() + 1e-8).sqrt()
+    return torch.cat([x, mag[:, None]], dim=1)
+
+
 class SpectralFrontend(nn.Module):
     """ResBlock CNN: ``(B, 2, T, n_bins)`` features -> ``(B, T // 4, d_model)`` tokens.
 
-    Frequency is strided early (the input has ~600 bins, and a full-resolution 2-D conv would
-    dominate CPU time); time is strided twice by 2, giving one token per 4 frames.
+    Channels are real, imaginary and magnitude (:func:`with_magnitude`). Frequency is strided
+    early (the input has ~600 bins, and a full-resolution 2-D conv would dominate CPU time);
+    time is strided twice by 2, giving one token per 4 frames.
     """
 
     frames_per_token = 4
@@ -31,7 +43,7 @@ class SpectralFrontend(nn.Module):
         super().__init__()
         c = channels
         self.cnn = nn.Sequential(
-            nn.Conv2d(2, c // 2, kernel_size=(3, 8), stride=(1, 4), padding=(1, 2)),
+            nn.Conv2d(3, c // 2, kernel_size=(3, 8), stride=(1, 4), padding=(1, 2)),
             nn.GELU(),
             nn.Conv2d(c // 2, c, kernel_size=(3, 4), stride=(2, 4), padding=(1, 0)),
             ResBlock2d(c),
@@ -39,13 +51,13 @@ class SpectralFrontend(nn.Module):
             ResBlock2d(2 * c),
         )
         with torch.no_grad():
-            probe = self.cnn(torch.zeros(1, 2, 8, n_bins))
+            probe = self.cnn(torch.zeros(1, 3, 8, n_bins))
         self.proj = nn.Linear(probe.shape[1] * probe.shape[3], d_model)
         self.res = ResBlock1d(d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 2, T, n_bins)`` with ``T`` a multiple of 4 -> ``(B, T // 4, d_model)``."""
-        h = self.cnn(x)  # (B, C, T/4, F')
+        h = self.cnn(with_magnitude(x))  # (B, C, T/4, F')
         b, c, s, f = h.shape
         h = self.proj(h.permute(0, 2, 1, 3).reshape(b, s, c * f))
         return self.res(h.transpose(1, 2)).transpose(1, 2)

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from audiostyle.errors import AudioStyleError
 from audiostyle.features.normalize import FeatureNorm, channels_to_complex, complex_to_channels
-from audiostyle.features.spectral import SpectralConfig, analyze, istft
+from audiostyle.features.spectral import SpectralConfig, analyze, griffin_lim, istft
 from audiostyle.models.decoder import ARDecoder
 from audiostyle.models.encoders import ClassStyle, ContentEncoder, SpectralFrontend, StyleEncoder
 from audiostyle.models.layers import low_gain_init
@@ -43,6 +44,9 @@ class FlagshipConfig:
     power: float = 0.3
     init_gain: float = 0.5
     window_frames: int = 256  # training crop and inference window, in STFT frames (3 s)
+    # Inference only: fast Griffin-Lim iterations that make the generated spectrum's phase
+    # consistent, starting from the decoder's phase (0 keeps the decoder's phase as is).
+    phase_refine_iters: int = 32
 
     def __post_init__(self):
         if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
@@ -168,7 +172,7 @@ class Flagship(nn.Module):
         if reference is None:
             return self.prototypes[self.cfg.instruments.index(to)]
         if isinstance(self.style_encoder, ClassStyle):
-            raise ValueError("this model's style comes from class labels; it cannot take a reference clip")
+            raise AudioStyleError("this model's style comes from class labels (an ablation); it cannot take a reference clip")
         win = self.window_samples
         reference = torch.nn.functional.pad(reference, (0, max(0, win - reference.shape[0])))
         starts = range(0, reference.shape[0] - win + 1, win // 2)
@@ -180,7 +184,11 @@ class Flagship(nn.Module):
         """One window: ``(B, N)`` waveform and target style ``(B, D)`` -> ``(B, N)`` waveform."""
         x = self.features(wave)
         spec = self.generate(self.encode_content(x), z_class)
-        out = istft(spec, length=(spec.shape[-1] - 1) * self.spectral.hop, cfg=self.spectral)
+        length = (spec.shape[-1] - 1) * self.spectral.hop
+        if self.cfg.phase_refine_iters > 0:
+            out = griffin_lim(spec.abs(), length, self.cfg.phase_refine_iters, init=spec, cfg=self.spectral)
+        else:
+            out = istft(spec, length=length, cfg=self.spectral)
         if out.shape[1] >= wave.shape[1]:
             return out[:, : wave.shape[1]]
         return torch.nn.functional.pad(out, (0, wave.shape[1] - out.shape[1]))
