@@ -107,3 +107,26 @@ def test_unknown_config_keys_are_rejected():
     cfg["d_modle"] = 3
     with pytest.raises(ConfigError, match="d_modle"):
         build_model(cfg)
+
+
+def test_masked_feedback_equals_teacher_forcing_with_every_input_masked():
+    m = _tiny()
+    x = _x(m, b=2)
+    zc, zs = m.encode_content(x), m.encode_style(x)
+    fast = m.decoder.decode_masked(zc, zs)
+    m.decoder.train()  # token_dropout=1 replaces every previous-step input by the mask token
+    slow = m.decode(m.target_frames(x), zc, zs, token_dropout=1.0)
+    m.decoder.eval()
+    assert torch.allclose(fast[0], slow[0], atol=1e-5)
+    # and the output no longer depends on the frames it would have been fed
+    y = x.clone()
+    y[:, :, :, : m.spectral.stft_bins] = 0
+    assert torch.allclose(m.decoder.decode_masked(m.encode_content(x), zs)[0], fast[0])
+
+
+@pytest.mark.parametrize("feedback", ["generated", "masked"])
+def test_both_inference_feedbacks_transfer(feedback):
+    m = _tiny(inference_feedback=feedback)
+    wave = 0.05 * torch.randn(1, m.window_samples)
+    out = m.transfer_window(wave, m.prototypes[[1]])
+    assert out.shape == wave.shape and torch.isfinite(out).all()

@@ -160,6 +160,21 @@ class ARDecoder(nn.Module):
         return self.head(self.norm(x))
 
     @torch.no_grad()
+    def decode_masked(self, z_content: torch.Tensor, z_class: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Content-only decoding: every previous-step input is the learned mask token.
+
+        Training replaces ``token_dropout`` of the inputs by that token, so the decoder knows
+        it; with no generated frames fed back, the steps are independent and run in one pass.
+        ``(B, S, D)``, ``(B, D)`` -> log-magnitude and phase ``(B, S * fpt, n_freq)``.
+        """
+        b, s = z_content.shape[:2]
+        x = self._inputs(torch.cat([self.start.expand(b, 1, -1), self.masked.expand(b, s - 1, -1)], dim=1), z_content, 0)
+        memory = self.build_memory(z_content, z_class)
+        for layer in self.layers:
+            x = layer(x, layer.memory_kv(memory))
+        return self.head(self.norm(x))
+
+    @torch.no_grad()
     def generate(self, z_content: torch.Tensor, z_class: torch.Tensor, to_input) -> tuple[torch.Tensor, torch.Tensor]:
         """Free-running generation with a key/value cache.
 

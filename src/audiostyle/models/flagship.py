@@ -47,10 +47,16 @@ class FlagshipConfig:
     # Inference only: fast Griffin-Lim iterations that make the generated spectrum's phase
     # consistent, starting from the decoder's phase (0 keeps the decoder's phase as is).
     phase_refine_iters: int = 32
+    # Inference only: what each decoder step receives from the previous one. "generated" is the
+    # paper's loop (its own output fed back, KV-cached); "masked" feeds the learned mask token
+    # that training uses for token_dropout, so the output follows the content alone (one pass).
+    inference_feedback: str = "masked"
 
     def __post_init__(self):
         if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
             raise ValueError(f"need at least two distinct instruments, got {self.instruments}")
+        if self.inference_feedback not in ("generated", "masked"):
+            raise ValueError(f"inference_feedback must be 'generated' or 'masked', got {self.inference_feedback!r}")
         if self.style_encoder not in STYLE_ENCODERS:
             raise ValueError(f"style_encoder must be one of {STYLE_ENCODERS}, got {self.style_encoder!r}")
         if self.window_frames % 4 or self.window_frames < 8:
@@ -150,10 +156,12 @@ class Flagship(nn.Module):
 
     @torch.no_grad()
     def generate(self, z_content: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
-        """Free-running generation: ``(B, S, D)``, ``(B, D)`` -> linear complex STFT ``(B, F, 4S)``."""
-        log_mag, phase = self.decoder.generate(
-            z_content, z_class, lambda m, p: self.to_decoder_input(m, p),
-        )
+        """Inference decoding (``cfg.inference_feedback``): ``(B, S, D)``, ``(B, D)`` -> linear
+        complex STFT ``(B, F, 4S)``."""
+        if self.cfg.inference_feedback == "masked":
+            log_mag, phase = self.decoder.decode_masked(z_content, z_class)
+        else:
+            log_mag, phase = self.decoder.generate(z_content, z_class, self.to_decoder_input)
         return self.to_spectrum(log_mag, phase)
 
     # -- inference -------------------------------------------------------------------------------
