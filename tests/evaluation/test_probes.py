@@ -59,7 +59,8 @@ def test_probes_on_the_tiny_flagship(tiny_model, tiny_data, tmp_path):
     corpus = Corpus(tiny_data)
     wave = np.zeros(3 * model.window_samples + 100, dtype=np.float32)
     style, content = probes.clip_embedding(model, wave)
-    assert np.allclose(probes.clip_embedding(model, wave, 1)[0], style)  # silent windows embed alike
+    # silent windows embed alike (batch size changes BLAS paths: float32 rounding, not a difference)
+    assert np.allclose(probes.clip_embedding(model, wave, 1)[0], style, rtol=1e-4, atol=1e-5)
     d = model.cfg.latent_dim
     assert style.shape == (d,) and content.shape == (2 * d,)
     assert np.all(np.isfinite(style)) and np.all(np.isfinite(content))
