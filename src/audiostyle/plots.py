@@ -7,6 +7,19 @@ from pathlib import Path
 import numpy as np
 
 
+def save_figure(fig, out_path: str | Path, dpi: int = 100, **savefig_kw) -> Path:
+    """Write a matplotlib figure as PNG atomically (never a half-written image), then close it."""
+    import matplotlib.pyplot as plt
+
+    from audiostyle.fileio import atomic_output
+
+    out_path = Path(out_path)
+    with atomic_output(out_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, **savefig_kw)
+    plt.close(fig)
+    return out_path
+
+
 def _mel_db(wave: np.ndarray, sr: int) -> np.ndarray:
     import librosa
 
@@ -21,8 +34,6 @@ def spectrogram_panels(panels: list[tuple[str, np.ndarray]], sr: int, out_path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from audiostyle.fileio import atomic_output
-
     specs = [(t, _mel_db(w, sr)) for t, w in panels]
     vmax = max(s.max() for _, s in specs)
     fig, axes = plt.subplots(1, len(specs), figsize=(4.2 * len(specs), 3.6), squeeze=False)
@@ -33,8 +44,4 @@ def spectrogram_panels(panels: list[tuple[str, np.ndarray]], sr: int, out_path: 
         ax.set_xlabel("time (s)")
         ax.set_ylabel("mel bin")
     fig.colorbar(im, ax=axes[0].tolist(), label="dB", shrink=0.8)
-    out_path = Path(out_path)
-    with atomic_output(out_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path)

@@ -121,7 +121,7 @@ def tsne_figure(x: np.ndarray, labels, title: str, out_path, seed: int = 0) -> P
     from sklearn.manifold import TSNE
     from sklearn.preprocessing import StandardScaler
 
-    from audiostyle.fileio import atomic_output
+    from audiostyle.plots import save_figure
 
     from threadpoolctl import threadpool_limits
 
@@ -140,11 +140,7 @@ def tsne_figure(x: np.ndarray, labels, title: str, out_path, seed: int = 0) -> P
     ax.set_yticks([])
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out_path = Path(out_path)
-    with atomic_output(out_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path)
 
 
 def run_probes(model, corpus, split: str, eval_ids: list[str], instruments: list[str], fig_dir,

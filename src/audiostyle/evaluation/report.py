@@ -255,13 +255,9 @@ def _plt():
 
 
 def _save(fig, path) -> Path:
-    from audiostyle.fileio import atomic_output
+    from audiostyle.plots import save_figure
 
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    _plt().close(fig)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")
 
 
 def make_figures(results: dict, out_dir) -> None:

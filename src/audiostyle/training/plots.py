@@ -13,7 +13,7 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from audiostyle.fileio import atomic_output
+    from audiostyle.plots import save_figure
 
     rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
     if not rows:
@@ -37,8 +37,4 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> Path:
         ax.legend(fontsize=7, ncol=3)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    out_path = Path(out_path)
-    with atomic_output(out_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path, dpi=110)
