@@ -124,6 +124,19 @@ def test_masked_feedback_equals_teacher_forcing_with_every_input_masked():
     assert torch.allclose(m.decoder.decode_masked(m.encode_content(x), zs)[0], fast[0])
 
 
+def test_full_mask_trains_exactly_the_masked_inference_path():
+    m = _tiny()
+    x = _x(m, b=2)
+    zc, zs = m.encode_content(x), m.encode_style(x)
+    fast = m.decoder.decode_masked(zc, zs)
+    m.decoder.train()
+    whole = m.decode(m.target_frames(x), zc, zs, token_dropout=0.0, full_mask=1.0)
+    none = m.decode(m.target_frames(x), zc, zs, token_dropout=0.0, full_mask=0.0)
+    m.decoder.eval()
+    assert torch.allclose(fast[0], whole[0], atol=1e-5)
+    assert not torch.allclose(fast[0], none[0], atol=1e-3)  # teacher forcing sees the frames
+
+
 @pytest.mark.parametrize("feedback", ["generated", "masked"])
 def test_both_inference_feedbacks_transfer(feedback):
     m = _tiny(inference_feedback=feedback)

@@ -136,6 +136,7 @@ class ARDecoder(nn.Module):
 
     def forward(
         self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor, token_dropout: float = 0.0,
+        full_mask: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass.
 
@@ -145,13 +146,16 @@ class ARDecoder(nn.Module):
             z_content: ``(B, S, D)``; z_class: ``(B, D)``.
             token_dropout: probability of replacing a previous-step input by a learned mask, so
                 the decoder cannot lean on copying the previous frames and must use the memory.
+            full_mask: probability that a whole sequence has every previous-step input masked:
+                the exact input of mask-token inference (:meth:`decode_masked`), trained as such.
         Returns:
             log-magnitude and phase, ``(B, S * fpt, n_freq)`` each.
         """
         b, s = z_content.shape[:2]
         prev = self._embed_frames(target[:, :, : (s - 1) * self.fpt])
-        if token_dropout > 0 and self.training:
+        if (token_dropout > 0 or full_mask > 0) and self.training:
             drop = torch.rand(b, prev.shape[1], 1, device=prev.device) < token_dropout
+            drop = drop | (torch.rand(b, 1, 1, device=prev.device) < full_mask)
             prev = torch.where(drop, self.masked.expand_as(prev), prev)
         x = self._inputs(torch.cat([self.start.expand(b, 1, -1), prev], dim=1), z_content, 0)
         memory = self.build_memory(z_content, z_class)

@@ -150,9 +150,12 @@ class Flagship(nn.Module):
         """Standardised input ``(B, 2, T, n_bins)`` -> linear complex STFT ``(B, F, T)``."""
         return self.norm.denormalize(self.target_frames(x)).transpose(1, 2)
 
-    def decode(self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor, token_dropout: float = 0.0):
+    def decode(
+        self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor,
+        token_dropout: float = 0.0, full_mask: float = 0.0,
+    ):
         """Teacher-forced decoding; see :meth:`ARDecoder.forward`. Returns ``(log_mag, phase)``."""
-        return self.decoder(target, z_content, z_class, token_dropout)
+        return self.decoder(target, z_content, z_class, token_dropout, full_mask)
 
     @torch.no_grad()
     def generate(self, z_content: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:

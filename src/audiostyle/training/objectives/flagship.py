@@ -41,6 +41,9 @@ DEFAULTS = {
     "curriculum": [0.1, 0.2, 0.3],  # start of phases 2, 3, 4 as fractions of the run; null = off
     "adv_ramp": 0.2,              # fraction of the run over which the adversarial weight ramps up
     "token_dropout": 0.3,
+    # Share of sequences decoded with every previous-step input masked: inference decodes
+    # that way (the free-running decoder drifts), so part of every batch trains exactly it.
+    "full_mask": 0.0,
     "paired": False,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
@@ -94,14 +97,14 @@ class FlagshipObjective:
         z_class = prototypes[labels]
         z_content = m.encode_content(x)
 
-        log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"])
+        log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"], self.cfg["full_mask"])
         recon = reconstruction_losses(m.to_spectrum(log_mag, phase), m.target_spectrum(x), weights=self._recon_weights())
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
 
         if self.paired and batch.pair_x is not None:
             xp = m.norm.standardize(batch.pair_x)
-            lm, ph = m.decode(m.target_frames(xp), z_content, prototypes[batch.pair_labels], self.cfg["token_dropout"])
+            lm, ph = m.decode(m.target_frames(xp), z_content, prototypes[batch.pair_labels], self.cfg["token_dropout"], self.cfg["full_mask"])
             cross = reconstruction_losses(m.to_spectrum(lm, ph), m.target_spectrum(xp), weights=self._recon_weights())
             out["cross_recon"] = cross["total"]
             total_loss = total_loss + w["cross_recon"] * cross["total"]
