@@ -7,6 +7,7 @@ the file, description, and the exact command that trained it.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from audiostyle.errors import AudioStyleError, CheckpointError
@@ -53,3 +54,51 @@ def load(name_or_path: str | Path | None = None, device: str = "cpu"):
     if entry and entry.get("sha256") and file_sha256(path) != entry["sha256"]:
         raise CheckpointError(path, f"shipped model '{name}' does not match its recorded SHA-256")
     return Transfer(load_model(path, device), name=name)
+
+
+MAX_SHIPPED_MB = 50
+
+
+def publish(
+    source: str | Path, name: str, description: str, command: str,
+    report: str | None = None, pretrained_dir: Path = PRETRAINED_DIR,
+) -> dict:
+    """Copy a trained model into the shipped models and record it in ``models.json``.
+
+    ``source`` is a run folder or a ``.safetensors`` file; the model is loaded (so a broken
+    file is never shipped), copied to ``pretrained_dir/NAME.safetensors`` atomically and listed
+    with its SHA-256, size, kind, instruments, the exact training ``command``, the run's wall
+    time (from ``train_summary.json`` when ``source`` is a run folder) and its evaluation
+    ``report``. Returns the entry.
+    """
+    from audiostyle.fileio import atomic_output, write_json
+    from audiostyle.models.checkpoint import load_model
+    from audiostyle.training.state import file_sha256
+
+    _, path = resolve_model(source)
+    model = load_model(path)
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > MAX_SHIPPED_MB:
+        raise AudioStyleError(f"{path}: {size_mb:.1f} MB is over the {MAX_SHIPPED_MB} MB limit for a shipped model")
+    entry = {
+        "file": f"{name}.safetensors",
+        "sha256": file_sha256(path),
+        "size_mb": round(size_mb, 2),
+        "kind": model.kind,
+        "instruments": list(model.instruments),
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "description": description,
+        "command": command,
+    }
+    summary = path.parent / "train_summary.json"
+    if summary.is_file():
+        info = json.loads(summary.read_text())
+        entry.update({"steps": info.get("steps"), "train_wall_seconds": info.get("wall_seconds")})
+    if report:
+        entry["report"] = str(report)
+    with atomic_output(pretrained_dir / entry["file"]) as tmp:
+        shutil.copyfile(path, tmp)
+    models = json.loads((pretrained_dir / "models.json").read_text())
+    models[name] = entry
+    write_json(pretrained_dir / "models.json", dict(sorted(models.items())))
+    return entry
