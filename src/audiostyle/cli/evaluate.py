@@ -42,6 +42,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
+    p = sub.add_parser("compare", help="one markdown table from several evaluations of the same clips",
+                       description="Models side by side with the baselines and the paper's Table 1, from "
+                       "the results.json of `audiostyle evaluate` runs on the same clips.")
+    p.add_argument("reports", nargs="+", metavar="REPORT_DIR[=LABEL]",
+                   help="evaluation folders, each optionally labelled: reports/flagship=flagship")
+    p.add_argument("-o", "--out", default=None, help="write the markdown to this file (default: print it)")
+    p.add_argument("--readme", default=None,
+                   help="also write it between the '<!-- results:begin -->' and '<!-- results:end -->' markers of this file")
+    p.set_defaults(func=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from audiostyle.evaluation.compare import comparison_markdown, load_results, update_between_markers
+    from audiostyle.fileio import write_text
+
+    runs = []
+    for spec in args.reports:
+        folder, _, label = spec.partition("=")
+        results = load_results(folder)
+        runs.append((label or results["model"]["name"], results))
+    text = comparison_markdown(runs)
+    if args.out:
+        write_text(args.out, text)
+    if args.readme:
+        update_between_markers(args.readme, text)
+    if not args.out and not args.readme:
+        print(text, end="")
+    else:
+        print(f"wrote {', '.join(str(Path(p)) for p in (args.out, args.readme) if p)}")
+    return 0
+
 
 def run(args: argparse.Namespace) -> int:
     import shlex
