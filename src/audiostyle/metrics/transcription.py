@@ -68,7 +68,28 @@ def _model():
     except ImportError:
         raise AudioStyleError("onnxruntime is not installed; basic-pitch transcription needs it") from None
     with _quiet():
-        return Model(path)
+        model = Model(path)
+    _bound_threads(model, path)
+    return model
+
+
+def _bound_threads(model, path) -> None:
+    """Rebuild basic-pitch's ONNX session with as many threads as torch uses, not spinning.
+
+    basic-pitch opens the session with onnxruntime's defaults: one spinning thread per core.
+    In the evaluation's worker processes (one torch thread each, one worker per core) those
+    threads fight each other for the same cores; the outputs do not depend on the thread count.
+    """
+    import onnxruntime as ort
+    import torch
+
+    if not isinstance(getattr(model, "model", None), ort.InferenceSession):
+        return
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, torch.get_num_threads())
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model.model = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def transcribe(
