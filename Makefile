@@ -10,7 +10,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # The CPU torch wheel must be installed first and pinned, or pip pulls GBs of CUDA packages.
 TORCH := torch==2.13.0
 
-.PHONY: setup soundfonts demo test clean
+.PHONY: setup soundfonts chromium demo test clean
 
 setup: soundfonts $(STAMP)
 
@@ -20,6 +20,14 @@ soundfonts:
 	  echo "installing General MIDI soundfonts (Debian: fluid-soundfont-gm, timgm6mb-soundfont)"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends fluid-soundfont-gm timgm6mb-soundfont >/dev/null; \
+	fi
+
+# Headless Chromium for the web page's browser tests (driven by Playwright; never a downloaded build).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium (for the web page tests)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml requirements.txt requirements-nodeps.txt constraints.txt
@@ -35,7 +43,7 @@ $(STAMP): pyproject.toml requirements.txt requirements-nodeps.txt constraints.tx
 demo: setup
 	$(BIN)/audiostyle demo --out demo_out
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -15,7 +15,7 @@ from audiostyle import __version__
 from audiostyle.errors import AudioStyleError
 
 # Subcommand modules, in the order `--help` lists them.
-_COMMAND_MODULES = ["data", "train", "evaluate", "transfer", "models", "demo"]
+_COMMAND_MODULES = ["data", "train", "evaluate", "transfer", "models", "demo", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
