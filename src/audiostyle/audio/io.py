@@ -6,7 +6,10 @@ file name and the problem in one line, never as a traceback from inside libsndfi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +77,10 @@ def load_audio(
     try:
         info = sf.info(str(path))
     except Exception as exc:  # libsndfile's messages are long and vary by version
-        raise AudioFileError(path, f"not a readable audio file ({_short(exc)})") from None
+        detail = _short(exc).replace(f"Error opening {str(path)!r}: ", "")
+        if "does not exist" in detail:  # libsndfile's words when no decoder (its MPEG one last) takes the file
+            detail = "format not recognised"
+        raise AudioFileError(path, f"not a readable audio file ({detail})") from None
     if not MIN_SR <= info.samplerate <= MAX_SR:
         raise AudioFileError(path, f"absurd sample rate {info.samplerate} Hz (expected {MIN_SR}-{MAX_SR} Hz)")
     if info.channels < 1:
@@ -95,8 +101,12 @@ def load_audio(
         raise AudioFileError(path, f"is too short ({seconds:.3f} s; at least {min_seconds:g} s needed)")
     if max_seconds is not None and seconds > max_seconds:
         raise AudioFileError(path, f"is {seconds:.1f} s long; the limit is {max_seconds:.1f} s")
-    mono = data.mean(axis=1)
-    return resample(mono, int(file_sr), sr)
+    # Channels are summed in float64: in float32, samples near its limit (3.4e38) overflow to inf.
+    mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    wave = resample(mono, int(file_sr), sr)
+    if not np.all(np.isfinite(wave)):  # the resampling filter overshoots past the float32 limit
+        raise AudioFileError(path, f"samples too large to process (peak {float(np.max(np.abs(mono))):.3g})")
+    return wave
 
 
 def save_audio(path: str | os.PathLike, wave: np.ndarray, sr: int = MODEL_SR) -> Path:
@@ -127,6 +137,30 @@ def save_audio(path: str | os.PathLike, wave: np.ndarray, sr: int = MODEL_SR) ->
     except OSError as exc:
         raise AudioFileError(path, f"cannot write ({exc.strerror or exc})") from None
     return path
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to /dev/null while the block runs.
+
+    libsndfile's MPEG decoder (libmpg123) prints ``Note: Illegal Audio-MPEG-Header ...`` lines
+    straight to descriptor 2 while it probes a file that is not MPEG, around the one clear error
+    the loader raises. Process-wide: for single-threaded command-line use only (it would also
+    swallow other threads' standard error).
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to redirect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _short(exc: BaseException) -> str:

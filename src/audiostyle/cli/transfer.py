@@ -37,19 +37,24 @@ def _outputs(args) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from audiostyle.audio.io import load_audio, resample, save_audio
-    from audiostyle.errors import AudioFileError
+    from audiostyle.audio.io import load_audio, native_stderr_silenced, resample, save_audio
+    from audiostyle.errors import AudioFileError, AudioStyleError
     from audiostyle.hub import load
 
     outputs = _outputs(args)
     for out in outputs:  # fail before any work if an output cannot be written
         if not out.parent.is_dir():
             raise AudioFileError(out, f"output folder {out.parent} does not exist")
-    waves = [load_audio(i) for i in args.inputs]  # every input is checked before any output
+    with native_stderr_silenced():  # a bad input gives one error line, without decoder chatter
+        waves = [load_audio(i) for i in args.inputs]  # every input is checked before any output
+        reference = load_audio(args.reference) if args.reference else None
     model = load(args.model)
-    reference = load_audio(args.reference) if args.reference else None
+    to = model._check_instrument(args.to)  # an instrument the model cannot play is no input's fault
     for src, wave, out in zip(args.inputs, waves, outputs):
-        y, sr = model.transfer(wave, model.sr, to=args.to, reference=reference, progress=not args.no_progress)
+        try:
+            y, sr = model.transfer(wave, model.sr, to=to, reference=reference, progress=not args.no_progress)
+        except AudioStyleError as exc:  # e.g. finite samples near the float32 limit overflow in the model
+            raise AudioFileError(src, f"cannot be transferred ({exc})") from None
         if args.sr and args.sr != sr:
             y, sr = resample(y, sr, args.sr), args.sr
         save_audio(out, y, sr)

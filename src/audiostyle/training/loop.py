@@ -65,6 +65,56 @@ def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
     random.setstate(state["python"])
 
 
+def _all_rng_states(fabric, rng: np.random.Generator) -> list[dict]:
+    """Every rank's RNG states, by rank: each rank samples its own crops and dropout masks,
+    so an exact resume needs all of them, not only rank 0's (the one that writes)."""
+    mine = _rng_state(rng)
+    if fabric.world_size == 1:
+        return [mine]
+    states = [None] * fabric.world_size
+    torch.distributed.all_gather_object(states, mine)
+    return states
+
+
+def _restore_rng(fabric, rng: np.random.Generator, saved, log) -> None:
+    saved = [saved] if isinstance(saved, dict) else list(saved)  # older checkpoints: one dict
+    if len(saved) == fabric.world_size:
+        _set_rng_state(rng, saved[fabric.global_rank])
+    else:  # a different number of processes: the sampling streams cannot continue exactly
+        log.info(f"checkpoint holds random states for {len(saved)} process(es), this run has "
+                 f"{fabric.world_size}: sampling continues from fresh seeds")
+
+
+def _all_ranks(fabric, flag: bool) -> bool:
+    """True only where ``flag`` holds on every rank: all ranks must take the same branch, or
+    one waits forever in a collective (gradient all-reduce) that another skipped."""
+    if fabric.world_size == 1:
+        return flag
+    return float(fabric.all_reduce(torch.tensor(float(flag)), reduce_op="sum")) == fabric.world_size
+
+
+def _average_gradients(fabric, module: torch.nn.Module) -> None:
+    """Mean of the gradients over ranks, in one all-reduce.
+
+    The objective calls the generator's methods (``encode_style``, ``decode`` ...) on the
+    unwrapped module, which bypasses DDP's forward and with it DDP's own gradient all-reduce;
+    without this each rank would train its own copy. A rank without a gradient for a parameter
+    contributes zeros, as a sample that does not use it does on one process.
+    """
+    if fabric.world_size == 1:
+        return
+    params = [p for p in module.parameters() if p.requires_grad]
+    has = torch.tensor([float(p.grad is not None) for p in params])
+    flat = torch.cat([has] + [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float() for p in params])
+    flat = fabric.all_reduce(flat, reduce_op="mean")
+    offset = len(params)
+    for i, p in enumerate(params):
+        g = flat[offset : offset + p.numel()].view_as(p).to(p.dtype)
+        offset += p.numel()
+        if flat[i] > 0:
+            p.grad = g.clone()
+
+
 def train(
     cfg: dict, data_dir: str | Path, run_dir: str | Path, resume: bool = False,
     max_minutes: float | None = None, devices: int = 1, num_nodes: int = 1,
@@ -107,6 +157,8 @@ def train(
     fabric.barrier()
     norm = ensure_stats(corpus, store)
     model.set_norm(norm)
+    if hasattr(model, "fit_statistics"):  # models with input statistics of their own (mel baselines)
+        model.fit_statistics(corpus, store)
     objective = make_objective(model, tc)
     crop_frames = model.cfg.window_frames  # train on exactly the window inference uses
     sampler = CropSampler(
@@ -137,7 +189,7 @@ def train(
         else:
             _check_same_architecture(state["config"], cfg, run_dir)
             step = restored
-            _set_rng_state(rng, state["rng"])
+            _restore_rng(fabric, rng, state["rng"], log)
             log.info(f"resumed from step {step}")
     if fabric.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +200,7 @@ def train(
     previous = {s: signal.signal(s, lambda num, _f: stop.update(signal=num)) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def snapshot(at_step: int) -> None:
-        state["step"], state["rng"] = at_step, _rng_state(rng)
+        state["step"], state["rng"] = at_step, _all_rng_states(fabric, rng)
         save_state(fabric, run_dir, at_step, state, keep=tc["keep_checkpoints"])
 
     last_good = copy.deepcopy({k: v.state_dict() for k, v in state.items() if hasattr(v, "state_dict")})
@@ -174,9 +226,10 @@ def train(
         with fabric.autocast():
             g = objective.generator_losses(batch, step, tc["steps"])
         opt_g.zero_grad(set_to_none=True)
-        finite = bool(torch.isfinite(g["total"]))
+        finite = _all_ranks(fabric, bool(torch.isfinite(g["total"])))
         if finite:
             fabric.backward(g["total"])
+            _average_gradients(fabric, objective.model)
             grad_norm = fabric.clip_gradients(model, opt_g, max_norm=tc["grad_clip"], error_if_nonfinite=False)
             finite = bool(torch.isfinite(grad_norm))
         if not finite:
@@ -202,7 +255,7 @@ def train(
             with fabric.autocast():
                 d = objective.discriminator_losses()
             opt_d.zero_grad(set_to_none=True)
-            if torch.isfinite(d["total"]):
+            if _all_ranks(fabric, bool(torch.isfinite(d["total"]))):  # DDP all-reduces D's gradients in backward
                 fabric.backward(d["total"])
                 fabric.clip_gradients(disc, opt_d, max_norm=tc["grad_clip"], error_if_nonfinite=False)
                 opt_d.step()

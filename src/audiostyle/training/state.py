@@ -34,8 +34,9 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
 def save_state(fabric, run_dir: str | Path, step: int, state: dict, keep: int = 3) -> Path | None:
     """Save ``state`` (Fabric-style dict of modules, optimisers and plain values) for ``step``.
 
-    Only global rank 0 writes. The digest file is written after the checkpoint is complete and
-    renamed into place, so a checkpoint without a matching digest is never trusted.
+    Must be called on every rank; only global rank 0 writes. The digest file is written after
+    the checkpoint is complete and renamed into place, so a checkpoint without a matching
+    digest is never trusted.
     """
     folder = checkpoint_dir(run_dir)
     path = folder / f"state-{step:08d}.ckpt"
@@ -47,6 +48,10 @@ def save_state(fabric, run_dir: str | Path, step: int, state: dict, keep: int = 
         for old in list_states(run_dir)[keep:]:
             old.unlink(missing_ok=True)
             old.with_name(old.name + ".sha256").unlink(missing_ok=True)
+    else:
+        # fabric.save is collective (it ends in a barrier) and writes on rank 0 only: the
+        # other ranks must join it, or rank 0 waits there forever.
+        fabric.save(path, state)
     fabric.barrier()
     return path
 
