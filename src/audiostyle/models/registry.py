@@ -17,8 +17,37 @@ def _flagship():
     return Flagship, FlagshipConfig
 
 
+def _twin(kind: str):
+    def load():
+        from audiostyle.models.twin import VARIANTS, TwinAutoencoders
+
+        return TwinAutoencoders, VARIANTS[kind]
+
+    return load
+
+
+def _feature_vae():
+    from audiostyle.models.feature_vae import FeatureVAE, FeatureVAEConfig
+
+    return FeatureVAE, FeatureVAEConfig
+
+
+def _ldm():
+    from audiostyle.models.ldm import LatentDiffusion, LDMConfig
+
+    return LatentDiffusion, LDMConfig
+
+
 # kind -> loader returning (module class, config dataclass); loaders import lazily.
-KINDS: dict[str, Callable[[], tuple[type, type]]] = {"flagship": _flagship}
+KINDS: dict[str, Callable[[], tuple[type, type]]] = {
+    "flagship": _flagship,
+    "twin-ae": _twin("twin-ae"),
+    "twin-vae": _twin("twin-vae"),
+    "twin-gan-adain": _twin("twin-gan-adain"),
+    "twin-vae-gan": _twin("twin-vae-gan"),
+    "feature-vae": _feature_vae,
+    "ldm": _ldm,
+}
 
 
 def build_model(model_cfg: dict) -> nn.Module:

@@ -14,4 +14,16 @@ def make_objective(model, train_cfg: dict):
         from audiostyle.training.objectives.flagship import FlagshipObjective
 
         return FlagshipObjective(model, train_cfg.get("objective", {}))
+    if model.kind.startswith("twin-"):
+        from audiostyle.training.objectives.twin import TwinObjective
+
+        return TwinObjective(model, train_cfg.get("objective", {}))
+    if model.kind == "feature-vae":
+        from audiostyle.training.objectives.feature_vae import FeatureVAEObjective
+
+        return FeatureVAEObjective(model, train_cfg.get("objective", {}))
+    if model.kind == "ldm":
+        from audiostyle.training.objectives.ldm import LDMObjective
+
+        return LDMObjective(model, train_cfg.get("objective", {}))
     raise ValueError(f"no training objective for model kind {model.kind!r}")
