@@ -182,3 +182,12 @@ def reference_windows(wave: torch.Tensor, window: int, max_windows: int = 32) ->
     wave = torch.nn.functional.pad(wave.float(), (0, max(0, window - wave.shape[0])))
     starts = range(0, wave.shape[0] - window + 1, max(1, window // 2))
     return torch.stack([wave[s : s + window] for s in starts])[:max_windows]
+
+
+class CacheInput:
+    """``model.norm.standardize(cached features)`` -> a mel model's input: the protocol by which
+    :func:`audiostyle.training.prototypes.compute_prototypes` turns cached STFT features into
+    what a model encodes, for models whose input is not the flagship's."""
+
+    def __init__(self, fn):
+        self.standardize = fn

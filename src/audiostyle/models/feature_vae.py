@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from audiostyle.features.descriptors import clip_descriptors, descriptor_names
-from audiostyle.features.mel import MelCodec, reference_windows, train_features
+from audiostyle.features.mel import CacheInput, MelCodec, reference_windows, train_features
 from audiostyle.features.normalize import channels_to_complex, decompress
 from audiostyle.features.spectral import SpectralConfig, stft
 from audiostyle.losses.autoencoders import reparameterize
@@ -74,14 +74,6 @@ class FeatureVAEConfig:
         return asdict(self)
 
 
-class _CacheInput:
-    """``model.norm.standardize(cached features)`` -> the model's input (see
-    :func:`audiostyle.training.prototypes.compute_prototypes`)."""
-
-    def __init__(self, fn):
-        self.standardize = fn
-
-
 class FeatureVAE(nn.Module):
     """Content VAE on mel + descriptor style autoencoder + AdaIN recombination decoder."""
 
@@ -112,8 +104,8 @@ class FeatureVAE(nn.Module):
         return decompress(channels_to_complex(part), self.cfg.power).transpose(1, 2)
 
     @property
-    def norm(self) -> _CacheInput:
-        return _CacheInput(self.spectrum_from_cache)
+    def norm(self) -> CacheInput:
+        return CacheInput(self.spectrum_from_cache)
 
     def set_norm(self, norm) -> None:
         """Only the cache's compression matters here (mel and descriptor statistics are separate)."""

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiostyle.errors import AudioStyleError
-from audiostyle.features.mel import MelCodec, reference_windows, train_features
+from audiostyle.features.mel import CacheInput, MelCodec, reference_windows, train_features
 from audiostyle.features.spectral import SpectralConfig
 from audiostyle.models.ldm_autoencoder import SpectrogramAutoencoder, StyleEncoder
 from audiostyle.models.ldm_diffusion import SCHEDULES, NoiseSchedule
@@ -110,14 +110,6 @@ class LDMConfig:
         return asdict(self)
 
 
-class _CacheInput:
-    """``model.norm.standardize(cached features)`` -> the model's input (the protocol of
-    :func:`audiostyle.training.prototypes.compute_prototypes`)."""
-
-    def __init__(self, fn):
-        self.standardize = fn
-
-
 class LatentDiffusion(nn.Module):
     """Spectrogram autoencoder + style encoder + style-conditioned latent DDPM/DDIM."""
 
@@ -137,9 +129,9 @@ class LatentDiffusion(nn.Module):
 
     # -- features and statistics -----------------------------------------------------------------
     @property
-    def norm(self) -> _CacheInput:
+    def norm(self) -> CacheInput:
         """Cached compressed features ``(B, 2, T, n_bins)`` -> normalised mel ``(B, T, M)``."""
-        return _CacheInput(lambda comp: self.codec.normalize(self.codec.mel_from_cache(comp, self.cfg.power)))
+        return CacheInput(lambda comp: self.codec.normalize(self.codec.mel_from_cache(comp, self.cfg.power)))
 
     def set_norm(self, norm) -> None:
         """The complex-feature statistics are not used (mel statistics are separate), but the

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiostyle.errors import AudioStyleError
-from audiostyle.features.mel import MelCodec, reference_windows, train_features
+from audiostyle.features.mel import CacheInput, MelCodec, reference_windows, train_features
 from audiostyle.features.spectral import SpectralConfig
 from audiostyle.losses.autoencoders import reparameterize
 from audiostyle.models.mel_nets import ConvDecoder2d, ConvEncoder2d, pad_time
@@ -117,14 +117,6 @@ class Latent:
     style_logvar: torch.Tensor | None = None
 
 
-class _CacheInput:
-    """``model.norm.standardize(cached features)`` -> the model's input (the protocol of
-    :func:`audiostyle.training.prototypes.compute_prototypes`)."""
-
-    def __init__(self, fn):
-        self.standardize = fn
-
-
 class TwinAutoencoders(nn.Module):
     """One conv autoencoder per instrument over the normalised mel spectrogram."""
 
@@ -157,8 +149,8 @@ class TwinAutoencoders(nn.Module):
 
     # -- features and statistics -----------------------------------------------------------------
     @property
-    def norm(self) -> _CacheInput:
-        return _CacheInput(lambda comp: self.codec.normalize(self.codec.mel_from_cache(comp, self.cfg.power)))
+    def norm(self) -> CacheInput:
+        return CacheInput(lambda comp: self.codec.normalize(self.codec.mel_from_cache(comp, self.cfg.power)))
 
     def set_norm(self, norm) -> None:
         """The loop's complex-feature statistics are not used (mel statistics are separate), but
