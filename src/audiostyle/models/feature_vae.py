@@ -33,6 +33,7 @@ from audiostyle.features.normalize import channels_to_complex, decompress
 from audiostyle.features.spectral import SpectralConfig, stft
 from audiostyle.losses.autoencoders import reparameterize
 from audiostyle.models.mel_nets import ConvDecoder2d, ConvEncoder2d, pad_time
+from audiostyle.models.base import WindowedModel
 
 
 @dataclass
@@ -74,7 +75,7 @@ class FeatureVAEConfig:
         return asdict(self)
 
 
-class FeatureVAE(nn.Module):
+class FeatureVAE(WindowedModel, nn.Module):
     """Content VAE on mel + descriptor style autoencoder + AdaIN recombination decoder."""
 
     kind = "feature-vae"
@@ -172,14 +173,6 @@ class FeatureVAE(nn.Module):
         return reparameterize(mu, logvar, sample), mu, logvar
 
     # -- inference -------------------------------------------------------------------------------
-    @property
-    def instruments(self) -> list[str]:
-        return list(self.cfg.instruments)
-
-    @property
-    def window_samples(self) -> int:
-        return self.cfg.window_frames * self.spectral.hop
-
     @torch.no_grad()
     def style_vector(self, to: str, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Target style ``(style_dim,)``: the mean style code of instrument ``to`` over its

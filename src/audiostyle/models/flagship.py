@@ -20,6 +20,7 @@ from audiostyle.features.spectral import SpectralConfig, analyze, griffin_lim, i
 from audiostyle.models.decoder import ARDecoder
 from audiostyle.models.encoders import ClassStyle, ContentEncoder, SpectralFrontend, StyleEncoder
 from audiostyle.models.layers import low_gain_init
+from audiostyle.models.base import WindowedModel
 
 STYLE_ENCODERS = ("transformer", "learned", "onehot")
 
@@ -72,7 +73,7 @@ class FlagshipConfig:
         return asdict(self)
 
 
-class Flagship(nn.Module):
+class Flagship(WindowedModel, nn.Module):
     """Disentangled style/content transfer model over complex STFT+CQT features."""
 
     kind = "flagship"
@@ -168,14 +169,6 @@ class Flagship(nn.Module):
         return self.to_spectrum(log_mag, phase)
 
     # -- inference -------------------------------------------------------------------------------
-    @property
-    def instruments(self) -> list[str]:
-        return list(self.cfg.instruments)
-
-    @property
-    def window_samples(self) -> int:
-        return self.cfg.window_frames * self.spectral.hop
-
     @torch.no_grad()
     def style_vector(self, to: str, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Target style ``(D,)``: the prototype of instrument ``to``, or with ``reference``

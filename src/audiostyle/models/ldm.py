@@ -43,6 +43,7 @@ from audiostyle.features.spectral import SpectralConfig
 from audiostyle.models.ldm_autoencoder import SpectrogramAutoencoder, StyleEncoder
 from audiostyle.models.ldm_diffusion import SCHEDULES, NoiseSchedule
 from audiostyle.models.ldm_unet import UNet
+from audiostyle.models.base import WindowedModel
 
 
 @dataclass
@@ -110,7 +111,7 @@ class LDMConfig:
         return asdict(self)
 
 
-class LatentDiffusion(nn.Module):
+class LatentDiffusion(WindowedModel, nn.Module):
     """Spectrogram autoencoder + style encoder + style-conditioned latent DDPM/DDIM."""
 
     kind = "ldm"
@@ -197,14 +198,6 @@ class LatentDiffusion(nn.Module):
         )
 
     # -- inference -------------------------------------------------------------------------------
-    @property
-    def instruments(self) -> list[str]:
-        return list(self.cfg.instruments)
-
-    @property
-    def window_samples(self) -> int:
-        return self.cfg.window_frames * self.spectral.hop
-
     def mel_to_wave(self, mel: torch.Tensor, length: int) -> torch.Tensor:
         """Normalised mel ``(B, T, M)`` -> waveform ``(B, length)`` by the shared inversion; the
         last frame is repeated up to the STFT's ``length // hop + 1`` frames."""

@@ -39,6 +39,7 @@ from audiostyle.features.mel import CacheInput, MelCodec, reference_windows, tra
 from audiostyle.features.spectral import SpectralConfig
 from audiostyle.losses.autoencoders import reparameterize
 from audiostyle.models.mel_nets import ConvDecoder2d, ConvEncoder2d, pad_time
+from audiostyle.models.base import WindowedModel
 
 
 @dataclass
@@ -117,7 +118,7 @@ class Latent:
     style_logvar: torch.Tensor | None = None
 
 
-class TwinAutoencoders(nn.Module):
+class TwinAutoencoders(WindowedModel, nn.Module):
     """One conv autoencoder per instrument over the normalised mel spectrogram."""
 
     def __init__(self, cfg: TwinConfig, spectral: SpectralConfig = SpectralConfig()):
@@ -244,14 +245,6 @@ class TwinAutoencoders(nn.Module):
         return int(self.reconstruction_errors(x).argmin())
 
     # -- inference -------------------------------------------------------------------------------
-    @property
-    def instruments(self) -> list[str]:
-        return list(self.cfg.instruments)
-
-    @property
-    def window_samples(self) -> int:
-        return self.cfg.window_frames * self.spectral.hop
-
     @torch.no_grad()
     def style_vector(self, to: str, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Target style ``(style_size,)`` for instrument ``to``: its prototype, or with
