@@ -32,7 +32,7 @@ from audiostyle.features.mel import CacheInput, MelCodec, reference_windows, tra
 from audiostyle.features.normalize import channels_to_complex, decompress
 from audiostyle.features.spectral import SpectralConfig, stft
 from audiostyle.losses.autoencoders import reparameterize
-from audiostyle.models.mel_nets import ConvDecoder2d, ConvEncoder2d, pad_time
+from audiostyle.models.mel_nets import check_conv_config, ConvDecoder2d, ConvEncoder2d, pad_time
 from audiostyle.models.base import WindowedModel
 
 
@@ -57,15 +57,7 @@ class FeatureVAEConfig:
     nnls_iters: int = 10
 
     def __post_init__(self):
-        if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
-            raise ValueError(f"need at least two distinct instruments, got {self.instruments}")
-        n = len(self.channel_mult)
-        if not n or len(self.time_strides) != n or len(self.freq_strides) != n:
-            raise ValueError("channel_mult, time_strides and freq_strides need the same (non-zero) length")
-        if self.n_mels % int(np.prod(self.freq_strides)):
-            raise ValueError(f"n_mels {self.n_mels} is not divisible by the frequency strides {self.freq_strides}")
-        if self.window_frames < int(np.prod(self.time_strides)):
-            raise ValueError(f"window_frames {self.window_frames} is shorter than the total time stride")
+        check_conv_config(self)
 
     @property
     def widths(self) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -145,3 +146,17 @@ class DomainDiscriminators(nn.Module):
     def forward(self, x: torch.Tensor, domain: int) -> torch.Tensor:
         """Normalised mel ``(B, T, M)`` of domain ``domain`` -> scores ``(B, 1, T', M')``."""
         return self.nets[domain](x[:, None])
+
+
+def check_conv_config(cfg) -> None:
+    """Validate the geometry shared by the mel conv models' configs (``instruments``,
+    ``channel_mult``, ``time_strides``, ``freq_strides``, ``n_mels``, ``window_frames``)."""
+    if len(cfg.instruments) < 2 or len(set(cfg.instruments)) != len(cfg.instruments):
+        raise ValueError(f"need at least two distinct instruments, got {cfg.instruments}")
+    n = len(cfg.channel_mult)
+    if not n or len(cfg.time_strides) != n or len(cfg.freq_strides) != n:
+        raise ValueError("channel_mult, time_strides and freq_strides need the same (non-zero) length")
+    if cfg.n_mels % int(np.prod(cfg.freq_strides)):
+        raise ValueError(f"n_mels {cfg.n_mels} is not divisible by the frequency strides {cfg.freq_strides}")
+    if cfg.window_frames < int(np.prod(cfg.time_strides)):
+        raise ValueError(f"window_frames {cfg.window_frames} is shorter than the total time stride")
