@@ -205,11 +205,12 @@ def test_loss_matches_one_process_on_the_same_global_batch(tiny_data, tmp_path, 
     # step 3, and a sum over ranks instead of a mean by 100%. From step 4 rounding differences
     # have been amplified by Adam's near-sign updates of tiny gradients (reordering the
     # one-process batch alone moves step 4 by 3.6e-5 and the grad norm by 19%): 1e-3, losses
-    # only. The grad norm is compared where it is not yet chaotic (steps 1-2: 0 and 1e-6 apart
-    # against 26% and 65% without gradient averaging).
+    # only. The grad norm is compared where it is not yet chaotic: step 1 (same weights; 0 apart
+    # against 26% without gradient averaging) at 1e-5, step 2 (after one Adam step; 1e-6 to
+    # 3.4e-5 apart in runs on a loaded and an idle machine, against 65%) at 1e-3.
     for x, y in zip(a, b):
         tol = 1e-5 if x["step"] <= 3 else 1e-3
         for key in ("gen/total", "gen/recon/magnitude", "gen/recon/mr_stft", "disc/total"):
             assert x[key] == pytest.approx(y[key], rel=tol), (x["step"], key)
         if x["step"] <= 2:
-            assert x["grad_norm"] == pytest.approx(y["grad_norm"], rel=1e-5), x["step"]
+            assert x["grad_norm"] == pytest.approx(y["grad_norm"], rel=1e-5 if x["step"] == 1 else 1e-3), x["step"]
