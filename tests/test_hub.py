@@ -46,3 +46,20 @@ def test_publish_refuses_what_is_not_a_model(tmp_path, pretrained):
         hub.publish(bad, "bad", "d", "c", pretrained_dir=pretrained)
     assert json.loads((pretrained / "models.json").read_text()) == {}
     assert not (pretrained / "bad.safetensors").exists()
+
+
+def test_inference_settings_from_the_shipped_entry_and_the_caller(tiny_model, pretrained):
+    entry = hub.publish(tiny_model, "tiny", "d", "c", pretrained_dir=pretrained, settings={"phase_refine_iters": "5"})
+    assert entry["inference"] == {"phase_refine_iters": 5}
+    shipped = hub.load("tiny")
+    assert shipped.settings == {"phase_refine_iters": 5} and shipped.model.cfg.phase_refine_iters == 5
+    overridden = hub.load("tiny", settings={"phase_refine_iters": "4"})  # the caller's value wins
+    assert overridden.settings == {"phase_refine_iters": 4} and overridden.model.cfg.phase_refine_iters == 4
+    plain = hub.load(tiny_model)
+    assert plain.settings == {} and plain.model.cfg.phase_refine_iters == 0  # the config's own value
+
+
+def test_publish_refuses_a_setting_the_model_does_not_have(tiny_model, pretrained):
+    with pytest.raises(AudioStyleError, match="no inference setting 'ddim_steps'.*phase_refine_iters"):
+        hub.publish(tiny_model, "tiny", "d", "c", pretrained_dir=pretrained, settings={"ddim_steps": "10"})
+    assert json.loads((pretrained / "models.json").read_text()) == {}

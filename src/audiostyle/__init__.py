@@ -12,7 +12,7 @@ MODEL_SR = 22050
 
 
 
-def load(name_or_path=None, device: str = "cpu"):
+def load(name_or_path=None, device: str = "cpu", settings: dict | None = None):
     """Load a model for transfer (see :func:`audiostyle.hub.load`).
 
     >>> model = audiostyle.load("default")                # doctest: +SKIP
@@ -20,7 +20,7 @@ def load(name_or_path=None, device: str = "cpu"):
     """
     from audiostyle.hub import load as _load
 
-    return _load(name_or_path, device)
+    return _load(name_or_path, device, settings)
 
 
 __all__ = ["MODEL_SR", "__version__", "load"]

@@ -39,21 +39,28 @@ def resolve_model(name_or_path: str | Path | None) -> tuple[str, Path]:
     raise AudioStyleError(f"{name}: no such model file, run folder or shipped model (shipped: {known})")
 
 
-def load(name_or_path: str | Path | None = None, device: str = "cpu"):
+def load(name_or_path: str | Path | None = None, device: str = "cpu", settings: dict | None = None):
     """Load a model for transfer: a :class:`audiostyle.inference.Transfer`.
 
     ``name_or_path``: a shipped model name (``audiostyle models`` lists them; default
-    ``"default"``), a ``.safetensors`` file, or a training run folder.
+    ``"default"``), a ``.safetensors`` file, or a training run folder. ``settings``: inference
+    settings (:mod:`audiostyle.models.settings`) applied over a shipped model's own
+    ``inference`` entry; the result is ``Transfer.settings``.
     """
     from audiostyle.inference import Transfer
     from audiostyle.models.checkpoint import load_model
+    from audiostyle.models.settings import apply_settings
     from audiostyle.training.state import file_sha256
 
     name, path = resolve_model(name_or_path)
     entry = shipped_models().get(name)
     if entry and entry.get("sha256") and file_sha256(path) != entry["sha256"]:
         raise CheckpointError(path, f"shipped model '{name}' does not match its recorded SHA-256")
-    return Transfer(load_model(path, device), name=name)
+    model = load_model(path, device)
+    applied = apply_settings(model, {**((entry or {}).get("inference") or {}), **(settings or {})})
+    transfer = Transfer(model, name=name)
+    transfer.settings = applied
+    return transfer
 
 
 MAX_SHIPPED_MB = 50
@@ -61,7 +68,7 @@ MAX_SHIPPED_MB = 50
 
 def publish(
     source: str | Path, name: str, description: str, command: str,
-    report: str | None = None, pretrained_dir: Path = PRETRAINED_DIR,
+    report: str | None = None, pretrained_dir: Path = PRETRAINED_DIR, settings: dict | None = None,
 ) -> dict:
     """Copy a trained model into the shipped models and record it in ``models.json``.
 
@@ -69,14 +76,17 @@ def publish(
     file is never shipped), copied to ``pretrained_dir/NAME.safetensors`` atomically and listed
     with its SHA-256, size, kind, instruments, the exact training ``command``, the run's wall
     time (from ``train_summary.json`` when ``source`` is a run folder) and its evaluation
-    ``report``. Returns the entry.
+    ``report``; ``settings`` become the model's default inference settings (``inference``).
+    Returns the entry.
     """
     from audiostyle.fileio import atomic_output, write_json
     from audiostyle.models.checkpoint import load_model
+    from audiostyle.models.settings import apply_settings
     from audiostyle.training.state import file_sha256
 
     _, path = resolve_model(source)
     model = load_model(path)
+    inference = apply_settings(model, settings)  # checked now, so a bad setting is never shipped
     size_mb = path.stat().st_size / 2**20
     if size_mb > MAX_SHIPPED_MB:
         raise AudioStyleError(f"{path}: {size_mb:.1f} MB is over the {MAX_SHIPPED_MB} MB limit for a shipped model")
@@ -93,9 +103,12 @@ def publish(
     summary = path.parent / "train_summary.json"
     if summary.is_file():
         info = json.loads(summary.read_text())
-        entry.update({"steps": info.get("steps"), "train_wall_seconds": info.get("wall_seconds")})
+        wall = info.get("total_wall_seconds", info.get("wall_seconds"))  # older runs: the last invocation only
+        entry.update({"steps": info.get("steps"), "train_wall_seconds": wall})
     if report:
         entry["report"] = str(report)
+    if inference:
+        entry["inference"] = inference
     with atomic_output(pretrained_dir / entry["file"]) as tmp:
         shutil.copyfile(path, tmp)
     models = json.loads((pretrained_dir / "models.json").read_text())

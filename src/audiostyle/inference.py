@@ -46,6 +46,7 @@ class Transfer:
         self.window = int(model.window_samples)
         self.overlap = min(int(overlap_seconds * self.sr), self.window // 4)
         self.batch_windows = batch_windows
+        self.settings: dict = {}  # inference settings applied at load (audiostyle.models.settings)
 
     @property
     def instruments(self) -> list[str]:

@@ -54,7 +54,8 @@ def test_reference_clip_gives_one_shot_style(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr and (tmp_path / "o.wav").exists()
 
 
-@pytest.mark.parametrize("case", ["unknown_instrument", "missing_input", "corrupt_input", "unwritable_output", "missing_model"])
+@pytest.mark.parametrize("case", ["unknown_instrument", "missing_input", "corrupt_input", "unwritable_output", "missing_model",
+                                  "unknown_setting", "bad_setting_value"])
 def test_errors_are_one_clear_line_and_write_nothing(case, tiny_model, tmp_path):
     src = _clip(tmp_path)
     out = tmp_path / "out.wav"
@@ -65,6 +66,8 @@ def test_errors_are_one_clear_line_and_write_nothing(case, tiny_model, tmp_path)
         "corrupt_input": "not a readable audio file",
         "unwritable_output": "does not exist",
         "missing_model": "no such model",
+        "unknown_setting": "no inference setting 'ddim_steps' (it has: phase_refine_iters)",
+        "bad_setting_value": "phase_refine_iters='many': expected an integer",
     }[case]
     if case == "unknown_instrument":
         args[3] = "banjo"
@@ -78,6 +81,10 @@ def test_errors_are_one_clear_line_and_write_nothing(case, tiny_model, tmp_path)
         args[7] = out
     elif case == "missing_model":
         args[5] = tmp_path / "nomodel.safetensors"
+    elif case == "unknown_setting":
+        args += ["--set", "ddim_steps=10"]
+    elif case == "bad_setting_value":
+        args += ["--set", "phase_refine_iters=many"]
     r = cli(*args)
     assert r.returncode != 0
     assert "Traceback" not in r.stderr

@@ -6,7 +6,8 @@ import pytest
 
 from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
-from audiostyle.evaluation.compare import BEGIN, END, comparison_markdown, load_results, update_between_markers
+from audiostyle.evaluation.compare import (BEGIN, END, comparison_markdown, load_results, monophonic_subset,
+                                           update_between_markers)
 
 TASKS = ["piano:piano", "violin:violin", "piano:violin", "violin:piano"]
 
@@ -42,6 +43,21 @@ def test_models_side_by_side_with_baselines_once_and_the_paper():
     assert "| Piano Recon. | paper's Table 1 | 1.76 ± 0.17 | 0.07 ± 0.086 |" in text
     assert "| **paired** | 0.5 | 1 |" in text
     assert "audiostyle evaluate --model m8.25" in text
+
+
+def test_pitch_correlation_over_the_monophonic_clips_only():
+    kinds = {"test_1": "fiddle", "test_2": "chorale", "test_3": "fiddle", "test_4": "fiddle"}
+    stats = {"mean": 0.5, "std": 0.3, "per_clip": {"test_1": 0.9, "test_2": 0.1, "test_3": 0.7, "test_4": float("nan")}}
+    sub = monophonic_subset(stats, kinds)
+    assert sub["n"] == 2 and sub["mean"] == pytest.approx(0.8) and sub["std"] == pytest.approx(0.1)
+    assert monophonic_subset(stats, {"test_2": "chorale"}) is None
+    results = _results(12.5)
+    results["data"]["kinds"] = kinds
+    for task in ("piano:piano", "violin:violin"):
+        results["results"]["model"][task]["pitch_corr"] = stats
+    text = comparison_markdown([("m", results)])
+    assert "pitch correlation, monophonic clips ↑ |" in text
+    assert "| Piano Recon. | **m** |" in text and "| 0.5 ± 0.3 | n/a | 0.8 ± 0.1 |" in text
 
 
 def test_evaluations_of_other_clips_are_refused():

@@ -69,6 +69,9 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
     part = [json.loads(x) for x in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
     after = {r["step"]: r["gen/total"] for r in part if r["step"] > 3}
     assert after and all(abs(after[r["step"]] - r["gen/total"]) < 1e-5 for r in full if r["step"] > 3)
+    # the run's training time counts both invocations, not only the last one
+    summary = json.loads((tmp_path / "part" / "train_summary.json").read_text())
+    assert summary["total_wall_seconds"] > summary["wall_seconds"] > 0
 
 
 def test_resume_skips_a_corrupt_checkpoint(tiny_data, tmp_path):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from audiostyle.cli import add_settings_argument
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -39,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train clips per instrument for the disentanglement probes (default: 32)")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute the baseline rows instead of reusing DIR/cache/eval")
+    add_settings_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -81,13 +84,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from audiostyle.evaluation.runner import evaluate
+    from audiostyle.models.settings import parse_pairs
 
     argv = sys.argv[1:] if sys.argv and sys.argv[0].endswith(("audiostyle", "__main__.py")) else None
     command = "audiostyle " + shlex.join(argv) if argv else None
     results = evaluate(
         args.model, args.data, args.out, split=args.split, limit=args.limit, directions=args.directions,
         workers=args.workers, seed=args.seed, progress=not args.no_progress, use_cache=not args.no_cache,
-        probe_clips=args.probe_clips, command=command,
+        probe_clips=args.probe_clips, command=command, settings=parse_pairs(args.settings),
     )
     t = results["timings"]
     print(f"evaluated {results['data']['n_clips']} clip pairs of {results['data']['split']} "

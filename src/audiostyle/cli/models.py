@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from audiostyle.cli import add_settings_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the shipped models")
@@ -18,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--description", required=True)
     p.add_argument("--command", required=True, help="the exact command that trained it")
     p.add_argument("--report", default=None, help="path of its committed evaluation report")
+    add_settings_argument(p)  # recorded as the shipped model's default inference settings
     p.set_defaults(func=run_publish)
     p = sub.add_parser("instruments", help="list the instruments a model can play")
     p.add_argument("--model", default=None, help="shipped model name or path (default: 'default')")
@@ -38,8 +41,10 @@ def run_models(args: argparse.Namespace) -> int:
 
 def run_publish(args: argparse.Namespace) -> int:
     from audiostyle.hub import publish
+    from audiostyle.models.settings import parse_pairs
 
-    entry = publish(args.source, args.name, args.description, args.command, args.report)
+    entry = publish(args.source, args.name, args.description, args.command, args.report,
+                    settings=parse_pairs(args.settings))
     print(f"shipped {args.name}: {entry['file']} ({entry['size_mb']} MB, sha256 {entry['sha256'][:12]}...)")
     return 0
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from audiostyle.cli import add_settings_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transfer", help="transfer audio files to another instrument", description=__doc__)
@@ -15,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="shipped model name or path (default: 'default')")
     p.add_argument("--reference", help="take the style from this clip instead of the instrument's prototype")
     p.add_argument("--sr", type=int, default=None, help="output sample rate (default: the model's, 22050)")
+    add_settings_argument(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -40,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from audiostyle.audio.io import load_audio, native_stderr_silenced, resample, save_audio
     from audiostyle.errors import AudioFileError, AudioStyleError
     from audiostyle.hub import load
+    from audiostyle.models.settings import parse_pairs
 
+    settings = parse_pairs(args.settings)
     outputs = _outputs(args)
     for out in outputs:  # fail before any work if an output cannot be written
         if not out.parent.is_dir():
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     with native_stderr_silenced():  # a bad input gives one error line, without decoder chatter
         waves = [load_audio(i) for i in args.inputs]  # every input is checked before any output
         reference = load_audio(args.reference) if args.reference else None
-    model = load(args.model)
+    model = load(args.model, settings=settings)
     to = model._check_instrument(args.to)  # an instrument the model cannot play is no input's fault
     for src, wave, out in zip(args.inputs, waves, outputs):
         try:

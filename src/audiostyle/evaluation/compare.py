@@ -17,7 +17,7 @@ from pathlib import Path
 
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation.report import BASELINES, PAPER_TABLE1, fmt, metric_label, task_label
-from audiostyle.evaluation.scoring import METRICS, is_recon
+from audiostyle.evaluation.scoring import METRICS, MONOPHONIC_KINDS, is_recon
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TRANSFER_GROUND_TRUTH = ("lsd", "chroma_cos", "note_f1", "style_acc")
@@ -43,6 +43,21 @@ def _cell(stats: dict | None, digits: int = 3) -> str:
     if not stats or stats.get("mean") is None:
         return "n/a"
     return f"{fmt(stats['mean'], digits)} ± {fmt(stats['std'], 2)}"
+
+
+def monophonic_subset(stats: dict | None, kinds: dict[str, str]) -> dict | None:
+    """Mean and (population) std of a metric's ``per_clip`` values over the monophonic clips.
+
+    An f0 tracker follows one voice; on a polyphonic clip it may hop between voices, so an f0
+    contour (and the pitch correlation built on it) is well defined on monophonic clips only.
+    """
+    import numpy as np
+
+    values = [v for clip, v in ((stats or {}).get("per_clip") or {}).items()
+              if kinds.get(clip) in MONOPHONIC_KINDS and v is not None and np.isfinite(v)]
+    if not values:
+        return None
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -87,24 +102,31 @@ def comparison_markdown(runs: list[tuple[str, dict]]) -> str:
     lines += _table(header, rows)
 
     paper_keys = {kind: [m.key for m in METRICS if m.group == "paper" and m.task == kind] for kind in ("recon", "transfer")}
-    for title, tasks, keys, with_baselines in (
-        ("Reconstruction, the paper's metrics (output vs input)", recons, paper_keys["recon"], False),
-        ("Transfer, the paper's metrics", directions, paper_keys["transfer"], True),
+    kinds = data.get("kinds") or {}
+    for title, tasks, keys, baseline in (
+        ("Reconstruction, the paper's metrics (output vs input)", recons, paper_keys["recon"], "transcribe_rerender"),
+        ("Transfer, the paper's metrics", directions, paper_keys["transfer"], "content_input"),
     ):
+        recon = baseline == "transcribe_rerender"
         lines += ["", f"**{title}**", ""]
+
+        def row(task, name, stats):
+            extra = [_cell(monophonic_subset(stats.get("pitch_corr"), kinds))] if recon else []
+            return [task_label(task), name] + [_cell(stats.get(k)) for k in keys] + extra
+
         rows = []
         for task in tasks:
             for label, r in runs:
-                stats = r["results"]["model"].get(task, {})
-                rows.append([task_label(task), f"**{label}**"] + [_cell(stats.get(k)) for k in keys])
-            if with_baselines and "content_input" in labels:
-                stats = base["results"]["content_input"].get(task, {})
-                rows.append([task_label(task), labels["content_input"]] + [_cell(stats.get(k)) for k in keys])
+                rows.append(row(task, f"**{label}**", r["results"]["model"].get(task, {})))
+            if baseline in labels:
+                rows.append(row(task, labels[baseline], base["results"][baseline].get(task, {})))
             paper = PAPER_TABLE1.get(task)
             if paper:
                 rows.append([task_label(task), "paper's Table 1"]
-                            + [f"{fmt(paper[k][0], 3)} ± {fmt(paper[k][1], 2)}" if k in paper else "—" for k in keys])
-        lines += _table(["task", "system"] + [metric_label(k) for k in keys], rows)
+                            + [f"{fmt(paper[k][0], 3)} ± {fmt(paper[k][1], 2)}" if k in paper else "—" for k in keys]
+                            + (["—"] if recon else []))
+        extra = ["pitch correlation, monophonic clips ↑"] if recon else []
+        lines += _table(["task", "system"] + [metric_label(k) for k in keys] + extra, rows)
 
     lines += ["", "**Disentanglement: linear probe accuracy of the instrument (chance "
               f"{fmt(1 / max(1, len(data.get('instruments', [0, 0]))), 2)})**", ""]

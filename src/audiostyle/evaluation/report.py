@@ -151,7 +151,9 @@ def render_markdown(results: dict) -> str:
     limit = "" if data.get("limit") is None else f", limit {data['limit']}"
     lines = [f"# Evaluation: {model['name']}", "",
              f"- **Model**: `{model.get('path') or model['name']}`{sha}; "
-             f"plays {', '.join(model.get('instruments', []))}",
+             f"plays {', '.join(model.get('instruments', []))}"
+             + ("; inference settings " + ", ".join(f"`{k}={v}`" for k, v in model["settings"].items())
+                if model.get("settings") else ""),
              f"- **Data**: `{data['dir']}`, split `{data['split']}`, {data['n_clips']} clip pairs "
              f"({data['n_monophonic']} monophonic){limit}, seed {results['seed']}",
              f"- **Directions**: {', '.join(task_label(d) for d in results['directions'])}",

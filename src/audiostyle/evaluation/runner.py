@@ -29,6 +29,7 @@ import numpy as np
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation import scoring
 from audiostyle.evaluation.cache import ResultCache, clip_fingerprint, library_versions
+from audiostyle.evaluation.loading import load_system
 from audiostyle.evaluation.systems import ClipAudio, ModelSystem, baseline_systems
 
 RESULTS_FORMAT = "audiostyle-evaluation"
@@ -81,24 +82,6 @@ def select_clips(ids: list[str], limit: int | None, seed: int) -> list[str]:
     return sorted(str(ids[i]) for i in rng.choice(len(ids), size=limit, replace=False))
 
 
-def load_model(model) -> tuple[object, dict]:
-    """``(transfer object, info)`` for a shipped name, a run folder, a ``.safetensors`` file, or
-    an object that already has ``transfer(wave, sr, to)`` (tests, custom systems)."""
-    if hasattr(model, "transfer"):
-        return model, {"name": getattr(model, "name", type(model).__name__), "path": None, "sha256": None,
-                       "run_dir": None}
-    from audiostyle.hub import load, resolve_model
-    from audiostyle.training.state import file_sha256
-
-    name, path = resolve_model(model)
-    transfer = load(model)
-    run_dir = path.parent if (path.parent / "metrics.jsonl").is_file() else None
-    if Path(name).exists():  # a path: show the run folder's name (or the file's) in tables
-        name = path.parent.name if path.name == "model.safetensors" else path.name
-    return transfer, {"name": name, "path": str(path), "sha256": file_sha256(path),
-                      "kind": getattr(transfer.model, "kind", None), "run_dir": str(run_dir) if run_dir else None}
-
-
 def check_output(out_dir: Path) -> None:
     """Refuse a report path that is a file, or a non-empty folder that is not an earlier report.
 
@@ -143,7 +126,7 @@ class Plan:
 
 
 def plan_evaluation(model, data_dir, split: str = "test", limit: int | None = None, directions=None,
-                    seed: int = 0) -> Plan:
+                    seed: int = 0, settings: dict | None = None) -> Plan:
     """Check the data set, split and model; choose directions, clip pairs and tasks.
 
     Raises:
@@ -157,7 +140,7 @@ def plan_evaluation(model, data_dir, split: str = "test", limit: int | None = No
     if split not in corpus.splits():
         raise AudioStyleError(f"{root}: no '{split}' split (it has: {', '.join(corpus.splits()) or 'none'})")
     present = corpus.instruments(split)
-    transfer, model_info = load_model(model)
+    transfer, model_info = load_system(model, settings)
     played = list(getattr(transfer, "instruments", None) or present)
     dirs = parse_directions(directions, [i for i in played if i in present])
     instruments = list(dict.fromkeys(i for pair in dirs for i in pair))  # first-seen order
@@ -278,7 +261,8 @@ def _classifier(root: Path, instruments: list[str], workers: int, cache_dir: Pat
 
 def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = None, directions=None,
              workers: int = 2, seed: int = 0, progress: bool = True, use_cache: bool = True,
-             probe_clips: int = DEFAULT_PROBE_CLIPS, command: str | None = None) -> dict:
+             probe_clips: int = DEFAULT_PROBE_CLIPS, command: str | None = None,
+             settings: dict | None = None) -> dict:
     """Score ``model`` on the paired clips of ``data_dir/split``; write the report to ``out_dir``.
 
     Args:
@@ -290,6 +274,7 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
         workers: processes for the metric computation (1: in this process).
         use_cache: reuse and store the baseline rows' per-clip results under ``DIR/cache/eval``.
         probe_clips: train clips per instrument for the disentanglement probes.
+        settings: the model's inference settings (``--set``), recorded in the results.
     Returns:
         The results dictionary also written to ``out_dir/results.json``.
     Raises:
@@ -300,7 +285,7 @@ def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = 
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
     check_output(out_dir)
-    plan = plan_evaluation(model, data_dir, split, limit, directions, seed)
+    plan = plan_evaluation(model, data_dir, split, limit, directions, seed, settings)
     prepare_output(out_dir)
     cache_dir = plan.root / "cache" / "eval"
     try:

@@ -71,6 +71,7 @@ class FeatureVAE(WindowedModel, nn.Module):
     """Content VAE on mel + descriptor style autoencoder + AdaIN recombination decoder."""
 
     kind = "feature-vae"
+    INFERENCE_SETTINGS = {"griffin_lim_iters": int}
 
     def __init__(self, cfg: FeatureVAEConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()

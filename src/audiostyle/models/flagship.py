@@ -46,8 +46,9 @@ class FlagshipConfig:
     init_gain: float = 0.5
     window_frames: int = 256  # training crop and inference window, in STFT frames (3 s)
     # Inference only: fast Griffin-Lim iterations that make the generated spectrum's phase
-    # consistent, starting from the decoder's phase (0 keeps the decoder's phase as is).
-    phase_refine_iters: int = 32
+    # consistent, starting from the decoder's phase. 0 keeps the decoder's phase as is, which
+    # tracks pitch better on trained models (docs/design.md).
+    phase_refine_iters: int = 0
     # Inference only: what each decoder step receives from the previous one. "generated" is the
     # paper's loop (its own output fed back, KV-cached); "masked" feeds the learned mask token
     # that training uses for token_dropout, so the output follows the content alone (one pass).
@@ -77,6 +78,7 @@ class Flagship(WindowedModel, nn.Module):
     """Disentangled style/content transfer model over complex STFT+CQT features."""
 
     kind = "flagship"
+    INFERENCE_SETTINGS = {"phase_refine_iters": int}  # Griffin-Lim steps from the decoded phase
 
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()

@@ -115,6 +115,7 @@ class LatentDiffusion(WindowedModel, nn.Module):
     """Spectrogram autoencoder + style encoder + style-conditioned latent DDPM/DDIM."""
 
     kind = "ldm"
+    INFERENCE_SETTINGS = {"ddim_steps": int, "strength": float, "eta": float, "griffin_lim_iters": int}
 
     def __init__(self, cfg: LDMConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()

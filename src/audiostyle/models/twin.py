@@ -113,6 +113,8 @@ class Latent:
 class TwinAutoencoders(WindowedModel, nn.Module):
     """One conv autoencoder per instrument over the normalised mel spectrogram."""
 
+    INFERENCE_SETTINGS = {"griffin_lim_iters": int}
+
     def __init__(self, cfg: TwinConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
         self.cfg, self.spectral, self.kind = cfg, spectral, cfg.kind

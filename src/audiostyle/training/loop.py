@@ -182,6 +182,7 @@ def train(
 
     log = RunLogger(run_dir, enabled=fabric.is_global_zero, bound_warnings=getattr(objective, "bound_warnings", None))
     step = 0
+    earlier_seconds = 0.0  # training time of the invocations before a resume (kept in checkpoints)
     if resume:
         restored = load_latest_state(fabric, run_dir, state, log=log.info)
         if restored is None:
@@ -190,6 +191,7 @@ def train(
             _check_same_architecture(state["config"], cfg, run_dir)
             step = restored
             _restore_rng(fabric, rng, state["rng"], log)
+            earlier_seconds = float(state.get("train_seconds", 0.0))  # absent in older checkpoints
             log.info(f"resumed from step {step}")
     if fabric.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -201,6 +203,7 @@ def train(
 
     def snapshot(at_step: int) -> None:
         state["step"], state["rng"] = at_step, _all_rng_states(fabric, rng)
+        state["train_seconds"] = earlier_seconds + time.monotonic() - started
         save_state(fabric, run_dir, at_step, state, keep=tc["keep_checkpoints"])
 
     last_good = copy.deepcopy({k: v.state_dict() for k, v in state.items() if hasattr(v, "state_dict")})
@@ -280,7 +283,9 @@ def train(
 
     # -- finish ------------------------------------------------------------------------------
     snapshot(step)
-    summary = {"steps": step, "target_steps": tc["steps"], "reason": reason, "wall_seconds": round(time.monotonic() - started, 1)}
+    wall = time.monotonic() - started
+    summary = {"steps": step, "target_steps": tc["steps"], "reason": reason, "wall_seconds": round(wall, 1),
+               "total_wall_seconds": round(earlier_seconds + wall, 1)}  # over every invocation of the run
     if fabric.is_global_zero:
         from audiostyle.models.checkpoint import save_model
         from audiostyle.training.prototypes import compute_prototypes
