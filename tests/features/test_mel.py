@@ -58,6 +58,18 @@ def test_normalisation_uses_train_statistics_and_inverts_exactly():
     assert set(state) == {"global_std", "band_std"}  # the filterbank is rebuilt, not stored
 
 
+def test_out_of_range_model_outputs_still_give_finite_audio():
+    codec = _fitted_codec(_music_like(seed=1))
+    t = torch.arange(22050) / 22050
+    loudest = torch.sign(torch.sin(2 * torch.pi * 440 * t))[None]  # full-scale square wave
+    x = codec.normalize(codec.mel_from_wave(loudest))
+    assert torch.allclose(codec.denormalize(x), codec.mel_from_wave(loudest), rtol=1e-3)  # real audio: exact
+    wild = torch.full((1, 40, 256), 1e3)  # what an untrained decoder may emit: 10^(1e3 * std) before the clip
+    power = codec.denormalize(wild)
+    assert torch.isfinite(power).all() and float(power.max()) <= codec.max_power() * 1.001
+    assert torch.isfinite(codec.to_wave(wild, 39 * 256, n_iter=2)).all()
+
+
 def test_mel_pseudo_inverse_is_non_negative_and_consistent():
     wave = _music_like()[None]
     mag = stft(wave).abs()

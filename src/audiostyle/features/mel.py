@@ -22,6 +22,7 @@ project's batched fast Griffin-Lim (:func:`audiostyle.features.spectral.griffin_
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
@@ -113,9 +114,17 @@ class MelCodec(nn.Module):
         """Mel power ``(B, T, M)`` -> normalised ``(B, T, M)`` (the three steps above)."""
         return torch.log10(1 + mel.clamp_min(0) / self.global_std) / self.band_std
 
+    def max_power(self) -> float:
+        """An upper bound of any mel power of audio in [-1, 1]: ``|X_f| <= sum(window) <= n_fft``,
+        so a band's power is at most ``n_fft**2`` times its filter's sum."""
+        return float(self.spectral.n_fft) ** 2 * float(self.fb.sum(dim=1).max())
+
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact inverse of :meth:`normalize` (negative model outputs are clipped to silence)."""
-        exponent = (x.float() * self.band_std).clamp(0.0, 30.0)
+        """Inverse of :meth:`normalize`, exact for every value real audio can give. Model outputs
+        are clipped to that range: negatives to silence, and values above :meth:`max_power`
+        (which would overflow float32 in the inversion and yield non-finite audio) to it."""
+        ceiling = math.log10(1.0 + self.max_power() / float(self.global_std))
+        exponent = (x.float() * self.band_std).clamp(0.0, ceiling)
         return (torch.pow(10.0, exponent) - 1) * self.global_std
 
     @torch.no_grad()
