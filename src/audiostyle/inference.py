@@ -63,26 +63,37 @@ class Transfer:
             raise AudioStyleError(f"model '{self.name}' cannot play {to!r}; it plays: {', '.join(self.instruments)}")
         return name
 
+    @property
+    def uses_source(self) -> bool:
+        """Whether the model reads the input's instrument (``source``) rather than ignoring it."""
+        return bool(getattr(type(self.model), "USES_SOURCE", False))
+
     @torch.no_grad()
     def transfer(
         self, wave: np.ndarray, sr: int, to: str, reference: np.ndarray | None = None,
-        reference_sr: int | None = None, progress: bool = False,
+        reference_sr: int | None = None, progress: bool = False, source: str | None = None,
     ) -> tuple[np.ndarray, int]:
         """Re-render ``wave`` ``(N,)`` (any rate) with the timbre of instrument ``to``.
 
         With ``reference`` ``(M,)``, the style comes from that clip (one-shot transfer)
-        instead of the instrument's prototype. Returns ``(samples (N',), MODEL_SR)`` with
-        ``N'`` the input's duration at the model rate.
+        instead of the instrument's prototype. ``source``: the input's instrument, for models
+        built around a known source domain (the twin autoencoders encode with that instrument's
+        encoder; without it they guess); other models ignore it. Returns
+        ``(samples (N',), MODEL_SR)`` with ``N'`` the input's duration at the model rate.
         """
         to = self._check_instrument(to)
+        source_index = None
+        if source is not None:
+            source = self._check_instrument(source)
+            source_index = self.instruments.index(source) if self.uses_source else None
         x = resample(np.asarray(wave, dtype=np.float32).reshape(-1), int(sr), self.sr)
         ref = None
         if reference is not None:
             ref = resample(np.asarray(reference, dtype=np.float32).reshape(-1), int(reference_sr or sr), self.sr)
         style = self.model.style_vector(to, None if ref is None else torch.from_numpy(ref))
-        return self._run(x, style, progress), self.sr
+        return self._run(x, style, progress, source_index), self.sr
 
-    def _run(self, x: np.ndarray, style: torch.Tensor, progress: bool) -> np.ndarray:
+    def _run(self, x: np.ndarray, style: torch.Tensor, progress: bool, source: int | None = None) -> np.ndarray:
         n, win = len(x), self.window
         padded = np.pad(x, (0, max(0, win - n)))
         starts = window_starts(len(padded), win, win - self.overlap)
@@ -97,7 +108,11 @@ class Transfer:
         for b in batches:
             chunk = starts[b : b + self.batch_windows]
             waves = torch.from_numpy(np.stack([padded[s : s + win] for s in chunk]))
-            result = self.model.transfer_window(waves, style[None].expand(len(chunk), -1)).numpy()
+            styles = style[None].expand(len(chunk), -1)
+            if source is None:
+                result = self.model.transfer_window(waves, styles).numpy()
+            else:
+                result = self.model.transfer_window(waves, styles, source=source).numpy()
             for s, y in zip(chunk, result):
                 w = fade.copy()
                 if s == 0:

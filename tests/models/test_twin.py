@@ -83,6 +83,26 @@ def test_source_detection_picks_the_autoencoder_that_reconstructs_best():
     assert m.detect_source(x) == 1
 
 
+def test_a_given_source_chooses_the_encoder_and_skips_detection(monkeypatch):
+    from audiostyle.inference import Transfer
+
+    m = _tiny("twin-ae", griffin_lim_iters=0)
+    seen = []
+    original = m.encode
+    monkeypatch.setattr(m, "encode", lambda x, domains, sample=False: seen.append(domains.tolist()) or original(x, domains))
+    monkeypatch.setattr(m, "detect_source", lambda x: 1)  # a wrong guess, if it were asked
+    wave = 0.1 * np.random.default_rng(0).standard_normal(m.window_samples).astype(np.float32)
+    transfer = Transfer(m)
+    assert transfer.uses_source
+    transfer.transfer(wave, 22050, to="violin", source="piano")
+    assert seen and all(set(d) == {0} for d in seen)  # piano's encoder, detection never consulted
+    seen.clear()
+    transfer.transfer(wave, 22050, to="violin")
+    assert seen and all(set(d) == {1} for d in seen)  # without a source: the guess
+    with pytest.raises(AudioStyleError, match="cannot play 'banjo'"):
+        transfer.transfer(wave, 22050, to="violin", source="banjo")
+
+
 def test_style_vectors():
     ae = _tiny("twin-ae")
     assert torch.equal(ae.style_vector("violin"), torch.tensor([0.0, 1.0]))  # usable before training

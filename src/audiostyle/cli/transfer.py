@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--out-dir", help="folder for outputs, one per input, named INPUT-to-INSTRUMENT.wav")
     p.add_argument("--model", default=None, help="shipped model name or path (default: 'default')")
     p.add_argument("--reference", help="take the style from this clip instead of the instrument's prototype")
+    p.add_argument("--from", dest="source", default=None,
+                   help="the inputs' instrument, for models that use it (twin autoencoders; others ignore it)")
     p.add_argument("--sr", type=int, default=None, help="output sample rate (default: the model's, 22050)")
     add_settings_argument(p)
     p.add_argument("--no-progress", action="store_true")
@@ -55,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
         reference = load_audio(args.reference) if args.reference else None
     model = load(args.model, settings=settings)
     to = model._check_instrument(args.to)  # an instrument the model cannot play is no input's fault
+    if args.source:
+        model._check_instrument(args.source)
     for src, wave, out in zip(args.inputs, waves, outputs):
         try:
-            y, sr = model.transfer(wave, model.sr, to=to, reference=reference, progress=not args.no_progress)
+            y, sr = model.transfer(wave, model.sr, to=to, reference=reference, progress=not args.no_progress,
+                                   source=args.source)
         except AudioStyleError as exc:  # e.g. finite samples near the float32 limit overflow in the model
             raise AudioFileError(src, f"cannot be transferred ({exc})") from None
         if args.sr and args.sr != sr:

@@ -155,6 +155,15 @@ class TranscribeRerender(System):
         return {**super().info(), "font": self.font, "programs": self.programs, "velocity": self.velocity}
 
 
+def _accepts(fn, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class ModelSystem(System):
     """The model under test: anything with ``transfer(wave, sr, to) -> (wave, sr)`` and ``name``.
 
@@ -168,13 +177,17 @@ class ModelSystem(System):
     def __init__(self, transfer, name: str | None = None):
         self.transfer = transfer
         self.label = f"model ({name or getattr(transfer, 'name', 'model')})"
-        self.description = "the model under test, asked for the target instrument (the source's own for reconstruction)"
+        self.description = ("the model under test, asked for the target instrument (the source's own for "
+                            "reconstruction) and told the source instrument, which only the twin autoencoders use")
 
     def produce(self, clip, source, target):
         from audiostyle.audio.io import resample
 
         x = clip.rendering(source)
-        y, sr = self.transfer.transfer(x, MODEL_SR, to=target)
+        # Models built around a known source domain get it, as their papers assume; the
+        # transfer objects of audiostyle models accept it (and the others ignore it).
+        hint = {"source": source} if _accepts(self.transfer.transfer, "source") else {}
+        y, sr = self.transfer.transfer(x, MODEL_SR, to=target, **hint)
         y = np.asarray(y, dtype=np.float32).reshape(-1)
         if int(sr) != MODEL_SR:
             y = resample(y, int(sr), MODEL_SR)

@@ -18,8 +18,10 @@ twin-vae-gan   yes   yes   yes   3.4: both; translations use a style drawn from 
 The discriminators belong to training (:mod:`audiostyle.training.objectives.twin`); released
 weights hold the autoencoders, the mel statistics and the per-instrument style prototypes.
 
-Inference (``transfer(wave, to=...)``) has no source label, so the source domain is the one
-whose own autoencoder reconstructs the input best; ``style_vector`` is ``[one-hot target ;
+Inference (``transfer(wave, to=..., source=...)``) encodes with the source instrument's
+encoder, as the seed's translation does; without ``source`` the source domain is guessed as
+the one whose own autoencoder reconstructs the input best (unreliable once the autoencoders
+generalise: a trained twin-ae reconstructs piano better with the violin autoencoder); ``style_vector`` is ``[one-hot target ;
 style code]`` (the style code only for the AdaIN kinds: the target's mean posterior style over
 its training clips, or a reference clip's).
 """
@@ -114,6 +116,7 @@ class TwinAutoencoders(WindowedModel, nn.Module):
     """One conv autoencoder per instrument over the normalised mel spectrogram."""
 
     INFERENCE_SETTINGS = {"griffin_lim_iters": int}
+    USES_SOURCE = True  # the seed's translation starts from the source domain's encoder
 
     def __init__(self, cfg: TwinConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
@@ -252,11 +255,15 @@ class TwinAutoencoders(WindowedModel, nn.Module):
         return self.encode_style(x, torch.full((x.shape[0],), k, device=x.device)).mean(dim=0)
 
     @torch.no_grad()
-    def transfer_window(self, wave: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """One window: ``(B, N)`` waveform and target styles ``(B, style_size)`` -> ``(B, N)``."""
+    def transfer_window(self, wave: torch.Tensor, style: torch.Tensor, source: int | None = None) -> torch.Tensor:
+        """One window: ``(B, N)`` waveform and target styles ``(B, style_size)`` -> ``(B, N)``.
+
+        ``source``: the input's domain index; None guesses it (:meth:`detect_source`)."""
         k = self.num_domains
         x = self.input_from_wave(wave)
-        source = torch.full((x.shape[0],), self.detect_source(x), dtype=torch.long, device=x.device)
+        if source is None:
+            source = self.detect_source(x)
+        source = torch.full((x.shape[0],), int(source), dtype=torch.long, device=x.device)
         target = style[:, :k].argmax(dim=1)
         lat = self.encode(x, source)
         out = self.decode(lat.content, target, style[:, k:] if self.cfg.adain else None, x.shape[1])
