@@ -58,9 +58,7 @@ def load(name_or_path: str | Path | None = None, device: str = "cpu", settings: 
         raise CheckpointError(path, f"shipped model '{name}' does not match its recorded SHA-256")
     model = load_model(path, device)
     applied = apply_settings(model, {**((entry or {}).get("inference") or {}), **(settings or {})})
-    transfer = Transfer(model, name=name)
-    transfer.settings = applied
-    return transfer
+    return Transfer(model, name=name, settings=applied)
 
 
 MAX_SHIPPED_MB = 50

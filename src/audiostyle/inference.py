@@ -40,13 +40,14 @@ def crossfade_weights(window: int, overlap: int) -> np.ndarray:
 class Transfer:
     """A loaded model ready for style transfer: ``.transfer(wave, sr, to=..., reference=None)``."""
 
-    def __init__(self, model, name: str = "model", overlap_seconds: float = 0.25, batch_windows: int = 16):
+    def __init__(self, model, name: str = "model", overlap_seconds: float = 0.25, batch_windows: int = 16,
+                 settings: dict | None = None):
         self.model, self.name = model.eval(), name
         self.sr = MODEL_SR
         self.window = int(model.window_samples)
         self.overlap = min(int(overlap_seconds * self.sr), self.window // 4)
         self.batch_windows = batch_windows
-        self.settings: dict = {}  # inference settings applied at load (audiostyle.models.settings)
+        self.settings = dict(settings or {})  # inference settings applied at load (audiostyle.models.settings)
 
     @property
     def instruments(self) -> list[str]:
