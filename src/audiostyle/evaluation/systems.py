@@ -179,14 +179,15 @@ class ModelSystem(System):
         self.label = f"model ({name or getattr(transfer, 'name', 'model')})"
         self.description = ("the model under test, asked for the target instrument (the source's own for "
                             "reconstruction) and told the source instrument, which only the twin autoencoders use")
+        # Models built around a known source domain get it, as their papers assume; the
+        # transfer objects of audiostyle models accept it (and the others ignore it).
+        self._source_hint = _accepts(getattr(transfer, "transfer", None), "source")
 
     def produce(self, clip, source, target):
         from audiostyle.audio.io import resample
 
         x = clip.rendering(source)
-        # Models built around a known source domain get it, as their papers assume; the
-        # transfer objects of audiostyle models accept it (and the others ignore it).
-        hint = {"source": source} if _accepts(self.transfer.transfer, "source") else {}
+        hint = {"source": source} if self._source_hint else {}
         y, sr = self.transfer.transfer(x, MODEL_SR, to=target, **hint)
         y = np.asarray(y, dtype=np.float32).reshape(-1)
         if int(sr) != MODEL_SR:

@@ -21,9 +21,9 @@ weights hold the autoencoders, the mel statistics and the per-instrument style p
 Inference (``transfer(wave, to=..., source=...)``) encodes with the source instrument's
 encoder, as the seed's translation does; without ``source`` the source domain is guessed as
 the one whose own autoencoder reconstructs the input best (unreliable once the autoencoders
-generalise: a trained twin-ae reconstructs piano better with the violin autoencoder); ``style_vector`` is ``[one-hot target ;
-style code]`` (the style code only for the AdaIN kinds: the target's mean posterior style over
-its training clips, or a reference clip's).
+generalise: a trained twin-ae reconstructs piano better with the violin autoencoder).
+``style_vector`` is ``[one-hot target ; style code]`` (the style code only for the AdaIN
+kinds: the target's mean posterior style over its training clips, or a reference clip's).
 """
 
 from __future__ import annotations
