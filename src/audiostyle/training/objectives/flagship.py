@@ -45,6 +45,10 @@ DEFAULTS = {
     # that way (the free-running decoder drifts), so part of every batch trains exactly it.
     "full_mask": 0.0,
     "paired": False,
+    # Also play the adversarial game on each clip's time-averaged z_content. A per-token
+    # discriminator at chance can still leave a small per-token bias that averaging over a clip
+    # turns into a clear instrument signal (what a probe on pooled z_content reads).
+    "pooled_adversary": False,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
 }
@@ -113,15 +117,16 @@ class FlagshipObjective:
         out["margin"] = margin_loss(prototypes[present], self.cfg["margin"])
         out["hsic"] = hsic_style_content(z_style, z_content)
         self.discriminator.requires_grad_(False)  # generator step: no gradient into D's weights
-        content_logits = self.discriminator(z_content.reshape(-1, z_content.shape[-1]))
-        if self.cfg["adversarial"] == "entropy":
-            out["adversarial"] = generator_entropy_loss(content_logits)
-        else:
-            out["adversarial"] = generator_ce_loss(content_logits)
+        adversarial = generator_entropy_loss if self.cfg["adversarial"] == "entropy" else generator_ce_loss
+        out["adversarial"] = adversarial(self.discriminator(z_content.reshape(-1, z_content.shape[-1])))
+        if self.cfg["pooled_adversary"]:
+            out["adversarial_pooled"] = adversarial(self.discriminator(z_content.mean(dim=1)))
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
         self.discriminator.requires_grad_(True)
         for name in ("info_nce", "margin", "hsic", "adversarial", "style_ce"):
             total_loss = total_loss + w[name] * scales[name] * out[name]
+        if "adversarial_pooled" in out:  # same weight and ramp as the per-token term
+            total_loss = total_loss + w["adversarial"] * scales["adversarial"] * out["adversarial_pooled"]
         out["total"] = total_loss
         out["curriculum_phase"] = torch.tensor(float(scales["phase"]))
         out["adv_scale"] = torch.tensor(scales["adversarial"])
@@ -155,8 +160,14 @@ class FlagshipObjective:
         logits_s = self.discriminator(c["z_style"].float())
         logits_p = self.discriminator(c["z_class"].float())
         loss = discriminator_loss(logits_c, content_labels) + discriminator_loss(logits_s, labels) + discriminator_loss(logits_p, labels)
+        extra = {}
+        if self.cfg["pooled_adversary"]:
+            logits_pooled = self.discriminator(z_content.mean(dim=1).float())
+            loss = loss + discriminator_loss(logits_pooled, labels)
+            extra["acc_content_pooled"] = torch.tensor(discriminator_accuracy(logits_pooled, labels))
         return {
             "total": loss,
+            **extra,
             "acc_content": torch.tensor(discriminator_accuracy(logits_c, content_labels)),
             "acc_style": torch.tensor(discriminator_accuracy(logits_s, labels)),
             "chance": torch.tensor(1.0 / k),

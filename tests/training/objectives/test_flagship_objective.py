@@ -1,0 +1,66 @@
+"""The flagship objective's pooled content adversary: exact terms and where gradients go."""
+
+import pytest
+import torch
+
+from audiostyle.losses import discriminator_loss, generator_entropy_loss
+from audiostyle.models.registry import build_model
+from audiostyle.training.data import Batch
+from audiostyle.training.objectives.flagship import FlagshipObjective
+
+TINY = {
+    "kind": "flagship", "d_model": 32, "latent_dim": 16, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+    "cnn_channels": 4, "head_hidden": 32, "window_frames": 32,
+}
+
+
+def objective(pooled: bool) -> FlagshipObjective:
+    torch.manual_seed(0)
+    model = build_model(dict(TINY)).eval()  # no dropout: two builds give identical outputs
+    # no random masking, so the two objectives see exactly the same decoder inputs
+    cfg = {"pooled_adversary": pooled, "token_dropout": 0.0, "full_mask": 0.0}
+    return FlagshipObjective(model, cfg)
+
+
+@pytest.fixture()
+def batch():
+    g = torch.Generator().manual_seed(1)
+    model = build_model(dict(TINY))
+    x = torch.randn(4, 2, 32, model.spectral.n_bins, generator=g)
+    return Batch(x=x, labels=torch.tensor([0, 1, 0, 1]))
+
+
+def test_pooled_term_is_the_entropy_of_the_clip_mean(batch):
+    with_pool, without = objective(True), objective(False)
+    total = 100  # step == total: last curriculum phase, adversarial weight fully ramped
+    a = with_pool.generator_losses(batch, total, total)
+    b = without.generator_losses(batch, total, total)
+    assert "adversarial_pooled" not in b
+
+    z_content = with_pool.model.encode_content(with_pool.model.norm.standardize(batch.x))
+    expected = generator_entropy_loss(with_pool.discriminator(z_content.mean(dim=1)))
+    torch.testing.assert_close(a["adversarial_pooled"], expected)
+    # the per-token term is unchanged and the pooled one enters with the adversarial weight
+    torch.testing.assert_close(a["adversarial"], b["adversarial"])
+    w = with_pool.cfg["weights"]["adversarial"]
+    torch.testing.assert_close(a["total"], b["total"] + w * a["adversarial_pooled"])
+
+
+def test_discriminator_also_learns_the_clip_mean(batch):
+    with_pool, without = objective(True), objective(False)
+    with_pool.generator_losses(batch, 100, 100)
+    without.generator_losses(batch, 100, 100)
+    d_a, d_b = with_pool.discriminator_losses(), without.discriminator_losses()
+    pooled = with_pool._cache["z_content"].mean(dim=1)
+    extra = discriminator_loss(with_pool.discriminator(pooled), batch.labels)
+    torch.testing.assert_close(d_a["total"], d_b["total"] + extra)
+    assert 0.0 <= float(d_a["acc_content_pooled"]) <= 1.0 and "acc_content_pooled" not in d_b
+
+
+def test_pooled_term_trains_the_content_encoder_not_the_discriminator(batch):
+    obj = objective(True)
+    out = obj.generator_losses(batch, 100, 100)
+    out["adversarial_pooled"].backward()
+    grads = [p.grad for p in obj.model.content_encoder.parameters() if p.grad is not None]
+    assert grads and any(g.abs().sum() > 0 for g in grads)
+    assert all(p.grad is None for p in obj.discriminator.parameters())
