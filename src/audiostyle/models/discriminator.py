@@ -6,21 +6,49 @@ import torch
 from torch import nn
 
 
+def _mlp(d_in: int, hidden: int, num_classes: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(d_in, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def pooled_statistics(z_content: torch.Tensor) -> torch.Tensor:
+    """``(B, S, D)`` -> ``(B, 2D)``: each channel's mean and standard deviation over time.
+
+    The content encoder instance-normalises before its output layer, so the mean alone is
+    nearly constant; how much a channel moves over the clip is where a clip-level instrument
+    signal can still hide (and what the evaluation's linear probe reads).
+    """
+    mean = z_content.mean(dim=1)
+    std = (z_content.var(dim=1, unbiased=False) + 1e-5).sqrt()
+    return torch.cat([mean, std], dim=-1)
+
+
 class Discriminator(nn.Module):
     """MLP predicting the instrument from an embedding: ``(N, latent_dim)`` -> logits ``(N, K)``.
 
     A single network sees ``z_style``, ``z_class`` and every ``z_content`` step, so the clues it
     learns from style also let it catch timbre hiding in content (the paper's argument for one
-    discriminator rather than two).
+    discriminator rather than two). With ``pooled`` it also has a head over each clip's
+    :func:`pooled_statistics` (beyond the paper): a per-token discriminator at chance can leave
+    a per-token bias that a whole clip's statistics turn into a clear instrument signal.
     """
 
-    def __init__(self, latent_dim: int, num_classes: int, hidden: int = 128):
+    def __init__(self, latent_dim: int, num_classes: int, hidden: int = 128, pooled: bool = False):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2),
-            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-            nn.Linear(hidden, num_classes),
-        )
+        self.net = _mlp(latent_dim, hidden, num_classes)
+        self.pooled = _mlp(2 * latent_dim, hidden, num_classes) if pooled else None
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+    def forward(self, z: torch.Tensor, clip: bool = False) -> torch.Tensor:
+        """``z`` ``(N, latent_dim)`` -> ``(N, K)``; with ``clip``, ``z`` is a ``z_content``
+        ``(B, S, D)`` judged by the pooled head from its statistics -> ``(B, K)``.
+
+        Both go through ``forward`` so a data-parallel wrapper sees every use.
+        """
+        if not clip:
+            return self.net(z)
+        if self.pooled is None:
+            raise RuntimeError("this discriminator was built without a pooled head (pooled=False)")
+        return self.pooled(pooled_statistics(z))

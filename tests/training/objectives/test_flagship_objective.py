@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from audiostyle.losses import discriminator_loss, generator_entropy_loss
+from audiostyle.models.discriminator import pooled_statistics
 from audiostyle.models.registry import build_model
 from audiostyle.training.data import Batch
 from audiostyle.training.objectives.flagship import FlagshipObjective
@@ -30,7 +31,13 @@ def batch():
     return Batch(x=x, labels=torch.tensor([0, 1, 0, 1]))
 
 
-def test_pooled_term_is_the_entropy_of_the_clip_mean(batch):
+def test_pooled_statistics_known_answer():
+    z = torch.tensor([[[1.0, 0.0], [3.0, 0.0]]])  # (B=1, S=2, D=2)
+    stats = pooled_statistics(z)
+    torch.testing.assert_close(stats, torch.tensor([[2.0, 0.0, (1 + 1e-5) ** 0.5, 1e-5 ** 0.5]]))
+
+
+def test_pooled_term_is_the_entropy_of_the_clip_statistics(batch):
     with_pool, without = objective(True), objective(False)
     total = 100  # step == total: last curriculum phase, adversarial weight fully ramped
     a = with_pool.generator_losses(batch, total, total)
@@ -38,7 +45,7 @@ def test_pooled_term_is_the_entropy_of_the_clip_mean(batch):
     assert "adversarial_pooled" not in b
 
     z_content = with_pool.model.encode_content(with_pool.model.norm.standardize(batch.x))
-    expected = generator_entropy_loss(with_pool.discriminator(z_content.mean(dim=1)))
+    expected = generator_entropy_loss(with_pool.discriminator.pooled(pooled_statistics(z_content)))
     torch.testing.assert_close(a["adversarial_pooled"], expected)
     # the per-token term is unchanged and the pooled one enters with the adversarial weight
     torch.testing.assert_close(a["adversarial"], b["adversarial"])
@@ -46,13 +53,13 @@ def test_pooled_term_is_the_entropy_of_the_clip_mean(batch):
     torch.testing.assert_close(a["total"], b["total"] + w * a["adversarial_pooled"])
 
 
-def test_discriminator_also_learns_the_clip_mean(batch):
+def test_discriminator_also_learns_the_clip_statistics(batch):
     with_pool, without = objective(True), objective(False)
     with_pool.generator_losses(batch, 100, 100)
     without.generator_losses(batch, 100, 100)
     d_a, d_b = with_pool.discriminator_losses(), without.discriminator_losses()
-    pooled = with_pool._cache["z_content"].mean(dim=1)
-    extra = discriminator_loss(with_pool.discriminator(pooled), batch.labels)
+    pooled = pooled_statistics(with_pool._cache["z_content"])
+    extra = discriminator_loss(with_pool.discriminator.pooled(pooled), batch.labels)
     torch.testing.assert_close(d_a["total"], d_b["total"] + extra)
     assert 0.0 <= float(d_a["acc_content_pooled"]) <= 1.0 and "acc_content_pooled" not in d_b
 

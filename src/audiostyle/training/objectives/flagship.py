@@ -45,9 +45,10 @@ DEFAULTS = {
     # that way (the free-running decoder drifts), so part of every batch trains exactly it.
     "full_mask": 0.0,
     "paired": False,
-    # Also play the adversarial game on each clip's time-averaged z_content. A per-token
-    # discriminator at chance can still leave a small per-token bias that averaging over a clip
-    # turns into a clear instrument signal (what a probe on pooled z_content reads).
+    # Also play the adversarial game on each clip's z_content statistics over time (mean and
+    # standard deviation per channel). A per-token discriminator at chance can still leave a
+    # small per-token bias that a whole clip turns into a clear instrument signal (what a probe
+    # on pooled z_content reads); the mean alone is nearly fixed by the instance norm.
     "pooled_adversary": False,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
@@ -64,7 +65,9 @@ class FlagshipObjective:
             raise ValueError(f"train.objective.adversarial must be 'entropy' or 'ce', got {self.cfg['adversarial']!r}")
         self.model = model
         self.num_classes = model.cfg.num_classes
-        self.discriminator = Discriminator(model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"])
+        self.discriminator = Discriminator(
+            model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"], pooled=bool(self.cfg["pooled_adversary"]),
+        )
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
 
@@ -120,7 +123,7 @@ class FlagshipObjective:
         adversarial = generator_entropy_loss if self.cfg["adversarial"] == "entropy" else generator_ce_loss
         out["adversarial"] = adversarial(self.discriminator(z_content.reshape(-1, z_content.shape[-1])))
         if self.cfg["pooled_adversary"]:
-            out["adversarial_pooled"] = adversarial(self.discriminator(z_content.mean(dim=1)))
+            out["adversarial_pooled"] = adversarial(self.discriminator(z_content, clip=True))
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
         self.discriminator.requires_grad_(True)
         for name in ("info_nce", "margin", "hsic", "adversarial", "style_ce"):
@@ -162,7 +165,7 @@ class FlagshipObjective:
         loss = discriminator_loss(logits_c, content_labels) + discriminator_loss(logits_s, labels) + discriminator_loss(logits_p, labels)
         extra = {}
         if self.cfg["pooled_adversary"]:
-            logits_pooled = self.discriminator(z_content.mean(dim=1).float())
+            logits_pooled = self.discriminator(z_content.float(), clip=True)
             loss = loss + discriminator_loss(logits_pooled, labels)
             extra["acc_content_pooled"] = torch.tensor(discriminator_accuracy(logits_pooled, labels))
         return {
