@@ -171,6 +171,11 @@ class ARDecoder(nn.Module):
         it; with no generated frames fed back, the steps are independent and run in one pass.
         ``(B, S, D)``, ``(B, D)`` -> log-magnitude and phase ``(B, S * fpt, n_freq)``.
         """
+        return self.masked_forward(z_content, z_class)
+
+    def masked_forward(self, z_content: torch.Tensor, z_class: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`decode_masked` with gradients (training losses on inference-style decodes),
+        in train and eval mode alike. ``(B, S, D)``, ``(B, D)`` -> ``(B, S * fpt, n_freq)`` twice."""
         b, s = z_content.shape[:2]
         x = self._inputs(torch.cat([self.start.expand(b, 1, -1), self.masked.expand(b, s - 1, -1)], dim=1), z_content, 0)
         memory = self.build_memory(z_content, z_class)

@@ -25,6 +25,7 @@ from audiostyle.losses import (
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
+from audiostyle.models.decoder import LOG_MAG_RANGE
 from audiostyle.models.discriminator import Discriminator
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft")
@@ -34,6 +35,7 @@ DEFAULTS = {
         "complex_mse": 1.0, "magnitude": 1.0, "phase": 0.1, "temporal": 0.5, "spectral": 0.5,
         "consistency": 0.1, "mr_stft": 1.0,
         "info_nce": 0.1, "margin": 0.1, "hsic": 0.5, "adversarial": 0.1, "style_ce": 0.1, "cross_recon": 1.0,
+        "style_transfer": 0.3,
     },
     "temperature": 0.1,
     "margin": 1.0,
@@ -50,9 +52,43 @@ DEFAULTS = {
     # small per-token bias that a whole clip turns into a clear instrument signal (what a probe
     # on pooled z_content reads); the mean alone is nearly fixed by the instance norm.
     "pooled_adversary": False,
+    # Unpaired transfer check (beyond the paper): decode clips with another instrument's
+    # z_class, every input masked as at inference, and train the generator so that the
+    # discriminator's spectral head, trained on real clips only, hears the new instrument.
+    # Without it nothing in the unpaired recipe asks the decoder to follow z_class when the
+    # content says otherwise. Costs one more decoder pass over `style_transfer_clips` clips.
+    "style_transfer": False,
+    "style_transfer_clips": 8,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
 }
+
+
+def real_log_magnitude(spectrum: torch.Tensor) -> torch.Tensor:
+    """Linear complex STFT ``(B, F, T)`` -> log-magnitude ``(B, T, F)``, clamped to the
+    decoder's output range so real and decoded spectra meet the spectral head on one scale."""
+    return spectrum.abs().clamp_min(1e-12).log().clamp(*LOG_MAG_RANGE).transpose(1, 2).detach()
+
+
+def interleaved_by_class(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Indices ``(N,)`` of ``labels`` ``(N,)`` reordered as the first clip of each class, then
+    the second of each, ...: any prefix holds the classes as evenly as the batch allows."""
+    rank = torch.zeros_like(labels)
+    for c in range(num_classes):
+        mask = labels == c
+        rank[mask] = torch.arange(int(mask.sum()), device=labels.device)
+    return torch.argsort(rank * num_classes + labels, stable=True)
+
+
+def other_present_class(labels: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """For each label ``(N,)``, a random class other than it among the ``present`` ones ``(K,)``
+    bool; ``-1`` where there is none. Uses the global torch RNG (so resume stays exact)."""
+    k = present.shape[0]
+    allowed = present[None, :].expand(labels.shape[0], k).clone()
+    allowed[torch.arange(labels.shape[0]), labels] = False
+    has = allowed.any(dim=1)
+    pick = torch.multinomial(allowed.float() + (~has).float()[:, None], 1).flatten()
+    return torch.where(has, pick, torch.full_like(pick, -1))
 
 
 class FlagshipObjective:
@@ -67,6 +103,7 @@ class FlagshipObjective:
         self.num_classes = model.cfg.num_classes
         self.discriminator = Discriminator(
             model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"], pooled=bool(self.cfg["pooled_adversary"]),
+            spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0,
         )
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
@@ -89,6 +126,7 @@ class FlagshipObjective:
         adv = 0.0 if phase < 4 else (1.0 if ramp <= 0 else min(1.0, (frac - adv_start) / ramp))
         return {
             "info_nce": float(phase >= 2), "margin": float(phase >= 2), "style_ce": float(phase >= 2),
+            "style_transfer": float(phase >= 2),
             "hsic": float(phase >= 3), "adversarial": adv, "phase": phase,
         }
 
@@ -105,7 +143,8 @@ class FlagshipObjective:
         z_content = m.encode_content(x)
 
         log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"], self.cfg["full_mask"])
-        recon = reconstruction_losses(m.to_spectrum(log_mag, phase), m.target_spectrum(x), weights=self._recon_weights())
+        target = m.target_spectrum(x)
+        recon = reconstruction_losses(m.to_spectrum(log_mag, phase), target, weights=self._recon_weights())
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
 
@@ -125,8 +164,12 @@ class FlagshipObjective:
         if self.cfg["pooled_adversary"]:
             out["adversarial_pooled"] = adversarial(self.discriminator(z_content, clip=True))
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
+        names = ["info_nce", "margin", "hsic", "adversarial", "style_ce"]
+        if self.cfg["style_transfer"]:
+            out.update(self._style_transfer(z_content, prototypes, present, labels))
+            names.append("style_transfer")
         self.discriminator.requires_grad_(True)
-        for name in ("info_nce", "margin", "hsic", "adversarial", "style_ce"):
+        for name in names:
             total_loss = total_loss + w[name] * scales[name] * out[name]
         if "adversarial_pooled" in out:  # same weight and ramp as the per-token term
             total_loss = total_loss + w["adversarial"] * scales["adversarial"] * out["adversarial_pooled"]
@@ -137,7 +180,31 @@ class FlagshipObjective:
             out["hsic_normalized"] = normalized_hsic(z_style.float(), z_content.float().mean(dim=1))
             self._update_prototypes(prototypes.detach(), present)
         self._cache = {"z_style": z_style.detach(), "z_class": z_class.detach(), "z_content": z_content.detach(), "labels": labels}
+        if self.cfg["style_transfer"]:
+            self._cache["log_mag"] = real_log_magnitude(target)
         return out
+
+    def _style_transfer(self, z_content, prototypes, present, labels) -> dict[str, torch.Tensor]:
+        """Decode a few clips (as many of each instrument) with another instrument's prototype
+        and score the result with the spectral head: cross-entropy to that instrument (and,
+        logged, the accuracy).
+
+        ``z_content`` ``(B, S, D)``, ``prototypes`` ``(K, D)``, ``present`` ``(K,)`` bool,
+        ``labels`` ``(B,)``.
+        """
+        idx = interleaved_by_class(labels, self.num_classes)[: int(self.cfg["style_transfer_clips"])]
+        to = other_present_class(labels[idx], present)
+        keep = to >= 0  # a clip whose batch holds no other instrument has nothing to turn into
+        if not bool(keep.any()):
+            zero = z_content.sum() * 0.0
+            return {"style_transfer": zero, "style_transfer_acc": torch.tensor(float("nan"))}
+        idx, to = idx[keep], to[keep]
+        log_mag, _ = self.model.decoder.masked_forward(z_content[idx], prototypes[to])
+        logits = self.discriminator(log_mag, spectrum=True)
+        return {
+            "style_transfer": F.cross_entropy(logits, to),
+            "style_transfer_acc": torch.tensor(discriminator_accuracy(logits.detach(), to)),
+        }
 
     def _recon_weights(self) -> dict[str, float]:
         return {k: self.cfg["weights"][k] for k in RECON_TERMS}
@@ -164,6 +231,10 @@ class FlagshipObjective:
         logits_p = self.discriminator(c["z_class"].float())
         loss = discriminator_loss(logits_c, content_labels) + discriminator_loss(logits_s, labels) + discriminator_loss(logits_p, labels)
         extra = {}
+        if self.cfg["style_transfer"]:
+            logits_spec = self.discriminator(c["log_mag"], spectrum=True)
+            loss = loss + discriminator_loss(logits_spec, labels)
+            extra["acc_spectral"] = torch.tensor(discriminator_accuracy(logits_spec, labels))
         if self.cfg["pooled_adversary"]:
             logits_pooled = self.discriminator(z_content.float(), clip=True)
             loss = loss + discriminator_loss(logits_pooled, labels)
