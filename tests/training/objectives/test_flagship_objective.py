@@ -5,30 +5,16 @@ import torch
 
 from audiostyle.losses import discriminator_loss, generator_entropy_loss
 from audiostyle.models.discriminator import pooled_statistics
-from audiostyle.models.registry import build_model
-from audiostyle.training.data import Batch
-from audiostyle.training.objectives.flagship import FlagshipObjective
-
-TINY = {
-    "kind": "flagship", "d_model": 32, "latent_dim": 16, "enc_layers": 1, "dec_layers": 1, "heads": 2,
-    "cnn_channels": 4, "head_hidden": 32, "window_frames": 32,
-}
+from tests.training.objectives.conftest import random_batch, tiny_objective
 
 
-def objective(pooled: bool) -> FlagshipObjective:
-    torch.manual_seed(0)
-    model = build_model(dict(TINY)).eval()  # no dropout: two builds give identical outputs
-    # no random masking, so the two objectives see exactly the same decoder inputs
-    cfg = {"pooled_adversary": pooled, "token_dropout": 0.0, "full_mask": 0.0}
-    return FlagshipObjective(model, cfg)
+def objective(pooled: bool):
+    return tiny_objective(pooled_adversary=pooled)
 
 
 @pytest.fixture()
 def batch():
-    g = torch.Generator().manual_seed(1)
-    model = build_model(dict(TINY))
-    x = torch.randn(4, 2, 32, model.spectral.n_bins, generator=g)
-    return Batch(x=x, labels=torch.tensor([0, 1, 0, 1]))
+    return random_batch([0, 1, 0, 1])
 
 
 def test_pooled_statistics_known_answer():

@@ -6,31 +6,17 @@ import torch.nn.functional as F
 
 from audiostyle.losses import class_prototypes, discriminator_loss
 from audiostyle.models.discriminator import Discriminator, spectral_statistics
-from audiostyle.models.registry import build_model
-from audiostyle.training.data import Batch
-from audiostyle.training.objectives.flagship import (
-    FlagshipObjective, interleaved_by_class, other_present_class, real_log_magnitude,
-)
-
-TINY = {
-    "kind": "flagship", "d_model": 32, "latent_dim": 16, "enc_layers": 1, "dec_layers": 1, "heads": 2,
-    "cnn_channels": 4, "head_hidden": 32, "window_frames": 32,
-}
+from audiostyle.training.objectives.flagship import interleaved_by_class, other_present_class, real_log_magnitude
+from tests.training.objectives.conftest import random_batch, tiny_objective
 
 
-def objective(transfer: bool, clips: int = 2) -> FlagshipObjective:
-    torch.manual_seed(0)
-    model = build_model(dict(TINY)).eval()
-    cfg = {"style_transfer": transfer, "style_transfer_clips": clips, "token_dropout": 0.0, "full_mask": 0.0}
-    return FlagshipObjective(model, cfg)
+def objective(transfer: bool, clips: int = 2):
+    return tiny_objective(style_transfer=transfer, style_transfer_clips=clips)
 
 
 @pytest.fixture()
 def batch():
-    g = torch.Generator().manual_seed(1)
-    model = build_model(dict(TINY))
-    x = torch.randn(4, 2, 32, model.spectral.n_bins, generator=g)
-    return Batch(x=x, labels=torch.tensor([0, 0, 1, 1]))  # grouped by class, as the sampler draws them
+    return random_batch([0, 0, 1, 1])  # grouped by class, as the sampler draws them
 
 
 def test_spectral_statistics_known_answer():
