@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from audiostyle.losses import class_prototypes, discriminator_loss
-from audiostyle.models.discriminator import Discriminator, spectral_statistics
+from audiostyle.models.discriminator import Discriminator, band_dynamics, band_matrix
 from audiostyle.training.objectives.flagship import interleaved_by_class, other_present_class, real_log_magnitude
 from tests.training.objectives.conftest import random_batch, tiny_objective
 
@@ -19,18 +19,34 @@ def batch():
     return random_batch([0, 0, 1, 1])  # grouped by class, as the sampler draws them
 
 
-def test_spectral_statistics_known_answer():
-    log_mag = torch.tensor([[[0.0, 2.0], [2.0, 2.0], [1.0, 2.0]]])  # (B=1, T=3, F=2)
-    stats = spectral_statistics(log_mag)
-    var0 = ((0 - 1) ** 2 + (2 - 1) ** 2 + 0) / 3
-    expected = torch.tensor([[1.0, 2.0, (var0 + 1e-5) ** 0.5, 1e-5 ** 0.5, 1.5, 0.0]])
-    torch.testing.assert_close(stats, expected)
+def test_band_matrix_sums_log_spaced_bands_of_at_least_one_bin():
+    m = band_matrix(513, 22050, bands=16)
+    assert m.shape == (16, 513) and set(m.unique().tolist()) == {0.0, 1.0}
+    assert (m.sum(dim=0) <= 1).all() and (m.sum(dim=1) >= 1).all()  # disjoint, none empty
+    hz = 22050 / 2 / 512
+    used = torch.nonzero(m.sum(dim=0)).flatten()
+    assert used.min() * hz == pytest.approx(60, abs=hz) and used.max() * hz == pytest.approx(5000, abs=2 * hz)
+    with pytest.raises(ValueError, match="do not fit"):
+        band_matrix(10, 22050)  # 16 bands need 16 bins
+
+
+def test_band_dynamics_known_answer():
+    bands = torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # (nb=2, F=3)
+    # band 0 holds two bins of |X| = e^t (energy 2 e^{2t}); band 1 is steady
+    t = torch.tensor([0.0, 1.0, 2.0])
+    log_mag = torch.stack([t, t, torch.zeros(3)], dim=-1)[None]  # (B=1, T=3, F=3)
+    out = band_dynamics(log_mag, bands)
+    assert out.shape == (1, 2, 3)
+    torch.testing.assert_close(out[0, 0], 2 * t - 2.0, atol=1e-5, rtol=0)  # log(2e^{2t}) minus its mean
+    torch.testing.assert_close(out[0, 1], torch.zeros(3), atol=1e-5, rtol=0)
+    # loudness does not count: the same clip 10x louder has the same dynamics
+    torch.testing.assert_close(band_dynamics(log_mag + 2.3, bands), out, atol=1e-4, rtol=0)
 
 
 def test_spectral_head_needs_spectral_bins():
     with pytest.raises(RuntimeError, match="spectral head"):
-        Discriminator(8, 2)(torch.zeros(1, 4, 5), spectrum=True)
-    assert Discriminator(8, 3, spectral_bins=5)(torch.zeros(2, 4, 5), spectrum=True).shape == (2, 3)
+        Discriminator(8, 2)(torch.zeros(1, 4, 513), spectrum=True)
+    assert Discriminator(8, 3, spectral_bins=513)(torch.zeros(2, 40, 513), spectrum=True).shape == (2, 3)
 
 
 def test_interleaved_by_class_balances_every_prefix():
@@ -64,7 +80,7 @@ def test_style_transfer_term_is_the_spectral_head_on_a_masked_decode_with_the_ot
     idx = torch.tensor([0, 2])  # first clip of each class (style_transfer_clips=2)
     to = torch.tensor([1, 0])   # two instruments: the other one
     log_mag, _ = m.decoder.masked_forward(z_content[idx], prototypes[to])
-    expected = F.cross_entropy(with_t.discriminator.spectral(spectral_statistics(log_mag)), to)
+    expected = F.cross_entropy(with_t.discriminator.spectral(log_mag), to)
     torch.testing.assert_close(a["style_transfer"], expected)
     w = with_t.cfg["weights"]["style_transfer"]
     torch.testing.assert_close(a["total"], b["total"] + w * expected)

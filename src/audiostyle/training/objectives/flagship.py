@@ -103,7 +103,7 @@ class FlagshipObjective:
         self.num_classes = model.cfg.num_classes
         self.discriminator = Discriminator(
             model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"], pooled=bool(self.cfg["pooled_adversary"]),
-            spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0,
+            spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0, sr=model.spectral.sr,
         )
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
