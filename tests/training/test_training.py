@@ -40,7 +40,8 @@ def test_three_instruments(tmp_path):
 
     data = tmp_path / "d3"
     render_corpus(data, instruments=("piano", "violin", "flute"), clips_per_instrument=8, seconds=2.0, seed=1, progress=False, workers=1)
-    cfg = tiny(load_config("flagship"), batch_size=6)
+    # flagship-transfer: also the transfer check, which picks a random other instrument of three
+    cfg = tiny(load_config("flagship-transfer"), batch_size=6)
     cfg["model"]["instruments"] = ["piano", "violin", "flute"]
     train(cfg, data, tmp_path / "run", progress=False)
     model = load_model(tmp_path / "run" / "model.safetensors")
