@@ -18,6 +18,7 @@ probe embeddings).
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import time
@@ -229,10 +230,15 @@ def _run_jobs(jobs: list[dict], workers: int, progress: bool):
     else:
         from joblib import Parallel, delayed
 
-        for job in jobs:
+        # The first clip is scored here, before any worker starts: librosa's numba kernels are
+        # compiled into an on-disk cache whose writes race between processes and can leave
+        # files that segfault the next process to load them (numba issue #10128).
+        first = _score_here(jobs[0])
+        for job in jobs[1:]:
             job["limit_threads"] = True
-        results = Parallel(n_jobs=min(workers, len(jobs)), return_as="generator_unordered", batch_size=1)(
-            delayed(scoring.score_clip)(j) for j in jobs)
+        rest = Parallel(n_jobs=min(workers, len(jobs) - 1), return_as="generator_unordered", batch_size=1)(
+            delayed(scoring.score_clip)(j) for j in jobs[1:])
+        results = itertools.chain([first], rest)
     for result in _progress(results, progress, total=len(jobs), desc="metrics", unit="clip"):
         if "error" in result:
             raise AudioStyleError(result["error"])

@@ -162,7 +162,9 @@ def extract_features(waves: Sequence[np.ndarray], n_jobs: int = 2) -> np.ndarray
     else:
         from joblib import Parallel, delayed
 
-        feats = Parallel(n_jobs=n_jobs, batch_size=16)(delayed(clip_features)(w) for w in waves)
+        # one clip here first, so numba's kernel cache is written by one process (numba #10128)
+        feats = [clip_features(waves[0])]
+        feats += Parallel(n_jobs=n_jobs, batch_size=16)(delayed(clip_features)(w) for w in waves[1:])
     return np.vstack(feats)
 
 
