@@ -220,6 +220,16 @@ def test_errors_are_one_line(case, data, tmp_path):
     assert not (tmp_path / "r").exists()  # nothing written before the inputs are checked
 
 
+def test_a_failed_run_leaves_no_half_written_report(data, tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(runner, "_score", crash)  # fails after figures/ and inference work exist
+    with pytest.raises(RuntimeError, match="worker died"):
+        runner.evaluate(Silence(), data, tmp_path / "r", split=SPLIT, limit=1, workers=1, progress=False)
+    assert not (tmp_path / "r").exists()
+
+
 def test_output_folder_must_be_new_empty_or_an_earlier_report(tmp_path):
     runner.check_output(tmp_path / "new")
     (tmp_path / "stray").mkdir()

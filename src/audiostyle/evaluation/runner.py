@@ -265,7 +265,20 @@ def _classifier(root: Path, instruments: list[str], workers: int, cache_dir: Pat
             return None, str(exc)
 
 
-def evaluate(model, data_dir, out_dir, split: str = "test", limit: int | None = None, directions=None,
+def evaluate(model, data_dir, out_dir, *args, **kwargs) -> dict:
+    """:func:`evaluate_into`, and if it fails, no half-written report: a folder this call
+    created (or found empty) is removed again. An earlier report's folder is left as it is."""
+    out_dir = Path(out_dir)
+    fresh = not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir()))
+    try:
+        return evaluate_into(model, data_dir, out_dir, *args, **kwargs)
+    except BaseException:
+        if fresh and out_dir.is_dir() and not (out_dir / "results.json").exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def evaluate_into(model, data_dir, out_dir, split: str = "test", limit: int | None = None, directions=None,
              workers: int = 2, seed: int = 0, progress: bool = True, use_cache: bool = True,
              probe_clips: int = DEFAULT_PROBE_CLIPS, command: str | None = None,
              settings: dict | None = None) -> dict:
