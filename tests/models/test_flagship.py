@@ -80,6 +80,15 @@ def test_transfer_window_keeps_length():
     assert out.shape == wave.shape and torch.isfinite(out).all()
 
 
+def test_style_gain_extrapolates_the_prototype_away_from_the_others():
+    m = _tiny(instruments=["piano", "violin", "flute"])
+    m.prototypes.copy_(torch.randn_like(m.prototypes))
+    p = m.prototypes
+    torch.testing.assert_close(m.style_vector("violin"), p[1])  # gain 0: the prototype itself
+    m.cfg.style_gain = 0.5
+    torch.testing.assert_close(m.style_vector("violin"), p[1] + 0.5 * (p[1] - (p[0] + p[2]) / 2))
+
+
 def test_checkpoint_round_trip_and_corruption(tmp_path):
     m = _tiny(memory="S+1")
     m.prototypes.normal_()

@@ -53,6 +53,9 @@ class FlagshipConfig:
     # paper's loop (its own output fed back, KV-cached); "masked" feeds the learned mask token
     # that training uses for token_dropout, so the output follows the content alone (one pass).
     inference_feedback: str = "masked"
+    # Inference only: push the target prototype away from the other instruments' mean,
+    # z = p + style_gain * (p - mean of the others); 0 uses the prototype as it is.
+    style_gain: float = 0.0
 
     def __post_init__(self):
         if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
@@ -78,7 +81,8 @@ class Flagship(WindowedModel, nn.Module):
     """Disentangled style/content transfer model over complex STFT+CQT features."""
 
     kind = "flagship"
-    INFERENCE_SETTINGS = {"phase_refine_iters": int}  # Griffin-Lim steps from the decoded phase
+    # Griffin-Lim steps from the decoded phase; prototype extrapolation (see FlagshipConfig)
+    INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float}
 
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
@@ -173,10 +177,16 @@ class Flagship(WindowedModel, nn.Module):
     # -- inference -------------------------------------------------------------------------------
     @torch.no_grad()
     def style_vector(self, to: str, reference: torch.Tensor | None = None) -> torch.Tensor:
-        """Target style ``(D,)``: the prototype of instrument ``to``, or with ``reference``
+        """Target style ``(D,)``: the prototype of instrument ``to`` (extrapolated by
+        ``cfg.style_gain``), or with ``reference``
         ``(M,)`` samples, the mean ``z_style`` over that clip's windows (one-shot transfer)."""
         if reference is None:
-            return self.prototypes[self.cfg.instruments.index(to)]
+            k = self.cfg.instruments.index(to)
+            target = self.prototypes[k]
+            if self.cfg.style_gain:
+                others = torch.cat([self.prototypes[:k], self.prototypes[k + 1 :]]).mean(dim=0)
+                target = target + self.cfg.style_gain * (target - others)
+            return target
         if isinstance(self.style_encoder, ClassStyle):
             raise AudioStyleError("this model's style comes from class labels (an ablation); it cannot take a reference clip")
         win = self.window_samples
