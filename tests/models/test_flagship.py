@@ -29,6 +29,20 @@ def test_shapes_and_time_resolution():
     assert log_mag.shape == phase.shape == (2, x.shape[2], m.spectral.stft_bins)
 
 
+def test_pitch_path_reads_each_tokens_cqt_magnitudes_unstrided():
+    m = _tiny(content_pitch_path=True)
+    front = m.content_encoder.frontend
+    assert _tiny().content_encoder.frontend.pitch is None  # off unless asked (older models)
+    assert m.style_encoder.frontend.pitch is None
+    seen = {}
+    front.pitch.register_forward_hook(lambda _mod, args, _out: seen.update(input=args[0]))
+    x = _x(m)
+    m.encode_content(x)
+    q, s = m.spectral.cqt_bins, x.shape[2] // 4
+    mag = (x[:, 0, :, -q:].square() + x[:, 1, :, -q:].square() + 1e-8).sqrt()  # (B, T, Q)
+    torch.testing.assert_close(seen["input"], mag.reshape(2, s, 4 * q))  # token k: frames 4k..4k+3
+
+
 def test_decoder_is_causal():
     m = _tiny()
     x = _x(m)

@@ -55,6 +55,30 @@ def band_dynamics(log_mag: torch.Tensor, bands: torch.Tensor) -> torch.Tensor:
     return (log_e - log_e.mean(dim=1, keepdim=True)).transpose(1, 2)
 
 
+class TemporalHead(nn.Module):
+    """Instrument classifier over a ``z_content`` sequence: ``(B, S, D)`` -> ``(B, K)``.
+
+    A 1-D CNN over time (receptive field 13 tokens, ~0.6 s), pooled by mean and max. The
+    per-token MLP sees each step alone and the pooled head only clip-wide statistics; neither
+    sees how content moves over a note. A piano note decays where a bowed one sustains, and
+    if ``z_content`` keeps that shape the decoder copies the source's envelope whatever
+    ``z_class`` asks for; this head lets the adversarial game reach it.
+    """
+
+    def __init__(self, latent_dim: int, hidden: int, num_classes: int):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv1d(latent_dim, hidden, 5, padding=2), nn.LeakyReLU(0.2),
+            nn.Conv1d(hidden, hidden, 5, stride=2, padding=2), nn.LeakyReLU(0.2),
+            nn.Conv1d(hidden, hidden, 3, padding=1), nn.LeakyReLU(0.2),
+        )
+        self.out = nn.Linear(2 * hidden, num_classes)
+
+    def forward(self, z_content: torch.Tensor) -> torch.Tensor:
+        h = self.conv(z_content.transpose(1, 2))
+        return self.out(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1))
+
+
 class SpectralCritic(nn.Module):
     """Instrument classifier over band dynamics: ``(B, T, F)`` log-magnitude -> ``(B, K)``.
 
@@ -86,7 +110,9 @@ class Discriminator(nn.Module):
     learns from style also let it catch timbre hiding in content (the paper's argument for one
     discriminator rather than two). With ``pooled`` it also has a head over each clip's
     :func:`pooled_statistics` (beyond the paper): a per-token discriminator at chance can leave
-    a per-token bias that a whole clip's statistics turn into a clear instrument signal.
+    a per-token bias that a whole clip's statistics turn into a clear instrument signal. With
+    ``temporal`` it has a :class:`TemporalHead` over the ``z_content`` sequence, which sees how
+    content moves over time (a note's envelope).
 
     With ``spectral_bins`` (and ``sr``) it also has an instrument classifier over spectrograms,
     :class:`SpectralCritic` (beyond the paper), trained on real clips only; the generator uses
@@ -96,16 +122,20 @@ class Discriminator(nn.Module):
 
     def __init__(
         self, latent_dim: int, num_classes: int, hidden: int = 128, pooled: bool = False,
-        spectral_bins: int = 0, sr: int = MODEL_SR,
+        spectral_bins: int = 0, sr: int = MODEL_SR, temporal: bool = False,
     ):
         super().__init__()
         self.net = _mlp(latent_dim, hidden, num_classes)
         self.pooled = _mlp(2 * latent_dim, hidden, num_classes) if pooled else None
+        self.temporal = TemporalHead(latent_dim, hidden, num_classes) if temporal else None
         self.spectral = SpectralCritic(spectral_bins, sr, num_classes) if spectral_bins > 0 else None
 
-    def forward(self, z: torch.Tensor, clip: bool = False, spectrum: bool = False) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, clip: bool = False, spectrum: bool = False, sequence: bool = False,
+    ) -> torch.Tensor:
         """``z`` ``(N, latent_dim)`` -> ``(N, K)``; with ``clip``, ``z`` is a ``z_content``
         ``(B, S, D)`` judged by the pooled head from its statistics -> ``(B, K)``; with
+        ``sequence``, a ``z_content`` ``(B, S, D)`` judged by the temporal head -> ``(B, K)``; with
         ``spectrum``, ``z`` is a log-magnitude spectrogram ``(B, T, F)`` judged by the spectral
         critic -> ``(B, K)``.
 
@@ -115,6 +145,10 @@ class Discriminator(nn.Module):
             if self.spectral is None:
                 raise RuntimeError("this discriminator was built without a spectral head (spectral_bins=0)")
             return self.spectral(z)
+        if sequence:
+            if self.temporal is None:
+                raise RuntimeError("this discriminator was built without a temporal head (temporal=False)")
+            return self.temporal(z)
         if not clip:
             return self.net(z)
         if self.pooled is None:

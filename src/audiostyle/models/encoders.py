@@ -39,7 +39,7 @@ class SpectralFrontend(nn.Module):
 
     frames_per_token = 4
 
-    def __init__(self, n_bins: int, d_model: int, channels: int = 16):
+    def __init__(self, n_bins: int, d_model: int, channels: int = 16, pitch_bins: int = 0):
         super().__init__()
         c = channels
         self.cnn = nn.Sequential(
@@ -53,13 +53,21 @@ class SpectralFrontend(nn.Module):
         with torch.no_grad():
             probe = self.cnn(torch.zeros(1, 3, 8, n_bins))
         self.proj = nn.Linear(probe.shape[1] * probe.shape[3], d_model)
+        # The CNN strides frequency by 16 with few channels, which blurs the CQT's semitone
+        # grid (a bass note is under one STFT bin wide); the pitch path hands each token the
+        # magnitudes of the last `pitch_bins` input bins (the CQT) of its frames unstrided.
+        self.pitch_bins = pitch_bins
+        self.pitch = nn.Linear(pitch_bins * self.frames_per_token, d_model) if pitch_bins > 0 else None
         self.res = ResBlock1d(d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 2, T, n_bins)`` with ``T`` a multiple of 4 -> ``(B, T // 4, d_model)``."""
-        h = self.cnn(with_magnitude(x))  # (B, C, T/4, F')
+        x = with_magnitude(x)
+        h = self.cnn(x)  # (B, C, T/4, F')
         b, c, s, f = h.shape
         h = self.proj(h.permute(0, 2, 1, 3).reshape(b, s, c * f))
+        if self.pitch is not None:
+            h = h + self.pitch(x[:, 2, : s * self.frames_per_token, -self.pitch_bins :].reshape(b, s, -1))
         return self.res(h.transpose(1, 2)).transpose(1, 2)
 
 
@@ -88,14 +96,15 @@ class ContentEncoder(nn.Module):
     With ``instance_norm`` each clip's per-channel mean and variance over time are removed
     before the output projection: a clip-wide constant is exactly what a static timbre looks
     like, so the content path is pushed not to carry it (as in AdaIN-VC, Chou et al. 2019).
+    ``pitch_bins`` > 0 adds the frontend's unstrided pitch path (see :class:`SpectralFrontend`).
     """
 
     def __init__(
         self, n_bins: int, d_model: int, latent_dim: int, layers: int, heads: int, dropout: float,
-        channels: int, instance_norm: bool = True,
+        channels: int, instance_norm: bool = True, pitch_bins: int = 0,
     ):
         super().__init__()
-        self.frontend = SpectralFrontend(n_bins, d_model, channels)
+        self.frontend = SpectralFrontend(n_bins, d_model, channels, pitch_bins)
         self.transformer = transformer_encoder(d_model, layers, heads, dropout)
         self.instance_norm = nn.InstanceNorm1d(d_model, affine=False) if instance_norm else None
         self.norm = nn.LayerNorm(d_model)

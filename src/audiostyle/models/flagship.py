@@ -41,6 +41,9 @@ class FlagshipConfig:
     memory: str = "2S"
     content_to_input: bool = True
     content_instance_norm: bool = True
+    # Content frontend also reads each token's CQT magnitudes unstrided (pitch detail the
+    # strided CNN blurs); off in models trained before it existed.
+    content_pitch_path: bool = False
     style_encoder: str = "transformer"
     power: float = 0.3
     init_gain: float = 0.5
@@ -95,6 +98,7 @@ class Flagship(WindowedModel, nn.Module):
             self.style_encoder = ClassStyle(k, d, learned=cfg.style_encoder == "learned")
         self.content_encoder = ContentEncoder(
             n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels, cfg.content_instance_norm,
+            spectral.cqt_bins if cfg.content_pitch_path else 0,
         )
         self.decoder = ARDecoder(
             spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,

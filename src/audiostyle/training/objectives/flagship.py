@@ -52,6 +52,10 @@ DEFAULTS = {
     # small per-token bias that a whole clip turns into a clear instrument signal (what a probe
     # on pooled z_content reads); the mean alone is nearly fixed by the instance norm.
     "pooled_adversary": False,
+    # And on the z_content sequence through a 1-D CNN over time: per token and per clip
+    # statistics miss a note's envelope (decay against sustain), which the decoder otherwise
+    # copies from the source instrument in transfer.
+    "temporal_adversary": False,
     # Unpaired transfer check (beyond the paper): decode clips with another instrument's
     # z_class, every input masked as at inference, and train the generator so that the
     # discriminator's spectral head, trained on real clips only, hears the new instrument.
@@ -104,6 +108,7 @@ class FlagshipObjective:
         self.discriminator = Discriminator(
             model.cfg.latent_dim, self.num_classes, self.cfg["disc_hidden"], pooled=bool(self.cfg["pooled_adversary"]),
             spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0, sr=model.spectral.sr,
+            temporal=bool(self.cfg["temporal_adversary"]),
         )
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
@@ -163,6 +168,8 @@ class FlagshipObjective:
         out["adversarial"] = adversarial(self.discriminator(z_content.reshape(-1, z_content.shape[-1])))
         if self.cfg["pooled_adversary"]:
             out["adversarial_pooled"] = adversarial(self.discriminator(z_content, clip=True))
+        if self.cfg["temporal_adversary"]:
+            out["adversarial_temporal"] = adversarial(self.discriminator(z_content, sequence=True))
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
         names = ["info_nce", "margin", "hsic", "adversarial", "style_ce"]
         if self.cfg["style_transfer"]:
@@ -171,8 +178,9 @@ class FlagshipObjective:
         self.discriminator.requires_grad_(True)
         for name in names:
             total_loss = total_loss + w[name] * scales[name] * out[name]
-        if "adversarial_pooled" in out:  # same weight and ramp as the per-token term
-            total_loss = total_loss + w["adversarial"] * scales["adversarial"] * out["adversarial_pooled"]
+        for name in ("adversarial_pooled", "adversarial_temporal"):  # same weight and ramp as per token
+            if name in out:
+                total_loss = total_loss + w["adversarial"] * scales["adversarial"] * out[name]
         out["total"] = total_loss
         out["curriculum_phase"] = torch.tensor(float(scales["phase"]))
         out["adv_scale"] = torch.tensor(scales["adversarial"])
@@ -239,6 +247,10 @@ class FlagshipObjective:
             logits_pooled = self.discriminator(z_content.float(), clip=True)
             loss = loss + discriminator_loss(logits_pooled, labels)
             extra["acc_content_pooled"] = torch.tensor(discriminator_accuracy(logits_pooled, labels))
+        if self.cfg["temporal_adversary"]:
+            logits_temporal = self.discriminator(z_content.float(), sequence=True)
+            loss = loss + discriminator_loss(logits_temporal, labels)
+            extra["acc_content_temporal"] = torch.tensor(discriminator_accuracy(logits_temporal, labels))
         return {
             "total": loss,
             **extra,
