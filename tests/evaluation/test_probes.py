@@ -37,6 +37,25 @@ def test_probe_needs_two_classes_and_matching_shapes():
         probes.linear_probe(x, ["a", "b"], x, ["a"] * 4)
 
 
+def test_cross_validated_probe_reads_a_label_feature_and_not_noise():
+    rng = np.random.default_rng(2)
+    groups = np.repeat(np.arange(60), 2)  # two renderings per work, as in the harness
+    y = ["piano", "violin"] * 60
+    signal = np.column_stack([[v == "violin" for v in y], rng.standard_normal((120, 7))])
+    out = probes.cross_validated_probe(signal, y, groups)
+    assert out["accuracy"] == pytest.approx(1.0) and out["folds"] == 5 and out["n"] == 120
+    assert out["chance"] == pytest.approx(0.5)
+    noise = probes.cross_validated_probe(rng.standard_normal((120, 8)), y, groups)
+    assert abs(noise["accuracy"] - 0.5) < 0.15
+
+
+def test_cross_validated_probe_needs_two_works_and_two_instruments():
+    assert "skipped" in probes.cross_validated_probe(np.zeros((4, 2)), ["a", "b", "a", "b"], [0, 0, 0, 0])
+    assert "skipped" in probes.cross_validated_probe(np.zeros((4, 2)), ["a"] * 4, [0, 0, 1, 1])
+    out = probes.cross_validated_probe(np.eye(4), ["a", "b", "a", "b"], [0, 0, 1, 1])
+    assert out["folds"] == 2  # fewer works than the asked 5 folds
+
+
 def test_tsne_figure(tmp_path):
     rng = np.random.default_rng(2)
     labels = ["piano"] * 6 + ["violin"] * 6
@@ -70,3 +89,5 @@ def test_probes_on_the_tiny_flagship(tiny_model, tiny_data, tmp_path):
     for name in ("content", "style"):
         assert 0.0 <= out[name]["accuracy"] <= 1.0 and out[name]["n_train"] == 4
     assert out["embed_s"] >= 0 and "tsne_note" in out  # too few evaluated clips for a map
+    for name in ("content_cv", "style_cv"):  # too few works to hold any out, or a real score
+        assert "skipped" in out[name] or 0.0 <= out[name]["accuracy"] <= 1.0

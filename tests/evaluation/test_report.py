@@ -43,7 +43,8 @@ def fake_results(tmp_path=None) -> dict:
         "metrics": {m.key: {"label": m.label, "task": m.task, "group": m.group, "higher_is_better": m.higher_is_better,
                             "description": m.description} for m in scoring.METRICS},
         "diagnostics": {"n_train": 10, "n_eval": 6, "pooling": "mean",
-                        "content": {"accuracy": 0.5, "chance": 0.5}, "style": {"accuracy": 1.0, "chance": 0.5}},
+                        "content": {"accuracy": 0.5, "chance": 0.5}, "style": {"accuracy": 1.0, "chance": 0.5},
+                        "content_cv": {"accuracy": 0.917, "chance": 0.5, "folds": 5, "n": 6}},
         "figures": {}, "cache": {"hits": 3, "misses": 0},
         "timings": {"harness_s": 10.0, "harness_per_clip_s": 3.3, "workers": 2, "model_inference_s": 1.0,
                     "probe_embedding_s": 0.5, "total_s": 11.5, "metrics_cpu_per_job_s": 2.0, "metric_jobs": 3},
@@ -67,7 +68,8 @@ def test_report_names_every_metric_row_and_paper_number(tmp_path):
     assert res["command"] in text
     assert "reliable for piano" in text and "monophonic" in text
     assert "(n=2)" in text  # cells where a clip is undefined or does not apply say so
-    assert "| z_style | 1 | 0.5 |" in text
+    assert "| z_style | 1 | not measured | 0.5 |" in text  # reports from before the cross-validated probe
+    assert "| z_content | 0.5 | 0.917 (5 folds) | 0.5 |" in text
 
 
 def test_results_json_is_strict_and_complete(tmp_path):

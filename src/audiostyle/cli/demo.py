@@ -42,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None and not shipped_models():
         return _pipeline_only(out, piano, violin_true, 22050)
     model = load(args.model)
-    # The shipped default plays piano -> violin best; the paired model is the one that also
-    # plays violin -> piano (README, "Status and results"), so the way back uses it.
+    # The excerpt is a chorale: violin -> piano on chorales sounds like piano in 94% of test
+    # clips with the paired model and 67% with the default (README, "Status and results"), so
+    # the way back uses the paired one.
     back = load(BACK_MODEL) if args.model is None and BACK_MODEL in shipped_models() else model
     to_violin, sr = model.transfer(piano, model.sr, to="violin")
     back_to_piano, _ = back.transfer(to_violin, sr, to="piano")

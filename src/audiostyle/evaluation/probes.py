@@ -15,6 +15,13 @@ lbfgs) is trained to predict the instrument on train-split clips and scored on t
 split. Good disentanglement: the style probe near 100%, the content probe near chance (the
 share of the majority class). t-SNE maps of the evaluated clips, coloured by instrument,
 show the same visually.
+
+The train-split probe crosses a soundfont change (the test split is rendered with a font never
+used in training), so a boundary fitted on the training font can miss an instrument the
+evaluated embeddings still separate plainly. A second, *cross-validated* probe is therefore
+fitted and scored within the evaluated clips themselves (k folds, both renderings of a work
+always in the same fold): it asks whether the instrument is linearly readable in the font
+under test.
 """
 
 from __future__ import annotations
@@ -110,6 +117,35 @@ def linear_probe(train_x: np.ndarray, train_y, test_x: np.ndarray, test_y, seed:
             "classes": sorted(set(train_y))}
 
 
+def cross_validated_probe(x: np.ndarray, y, groups, folds: int = 5, seed: int = 0) -> dict:
+    """Logistic-regression probe scored by grouped k-fold cross-validation on ``(n, D)`` features.
+
+    Rows sharing a ``groups`` value (the renderings of one work) never straddle train and test.
+    Returns ``accuracy`` (over all rows, each predicted by the fold that held it out),
+    ``chance`` and ``folds`` (fewer than asked when there are fewer groups); ``{"skipped": why}``
+    with fewer than two groups or two classes.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y, groups = np.asarray(x, dtype=np.float64), np.array([str(v) for v in y]), np.asarray(groups)
+    k = min(folds, len(set(groups.tolist())))
+    if k < 2 or len(set(y.tolist())) < 2:
+        return {"skipped": "fewer than two works or two instruments to cross-validate on"}
+    order = np.random.default_rng(seed).permutation(len(y))  # GroupKFold is deterministic: shuffle rows once
+    x, y, groups = x[order], y[order], groups[order]
+    pred = np.empty(len(y), dtype=object)
+    for tr, te in GroupKFold(n_splits=k).split(x, y, groups):
+        if len(set(y[tr].tolist())) < 2:
+            return {"skipped": "a fold's training part holds one instrument only"}
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=seed))
+        pred[te] = probe.fit(x[tr], y[tr]).predict(x[te])
+    counts = {c: int((y == c).sum()) for c in set(y.tolist())}
+    return {"accuracy": float(np.mean(pred == y)), "chance": max(counts.values()) / len(y), "folds": k, "n": len(y)}
+
+
 def tsne_figure(x: np.ndarray, labels, title: str, out_path, seed: int = 0) -> Path | None:
     """2-D t-SNE of ``(n, D)`` embeddings coloured by label; None (nothing written) when n < 5."""
     if len(labels) < 5:
@@ -169,6 +205,7 @@ def run_probes(model, corpus, split: str, eval_ids: list[str], instruments: list
             ids = sorted(ids[i] for i in rng.choice(len(ids), size=train_clips, replace=False))
         train += [(inst, corpus.audio_path("train", inst, cid)) for cid in ids]
     test = [(inst, corpus.audio_path(split, inst, cid)) for cid in eval_ids for inst in instruments]
+    te_groups = [cid for cid in eval_ids for _inst in instruments]
     if len({inst for inst, _ in train}) < 2:
         return {"skipped": "the train split holds fewer than two of the evaluated instruments"}
 
@@ -187,8 +224,10 @@ def run_probes(model, corpus, split: str, eval_ids: list[str], instruments: list
            "pooling": (f"first {windows_per_clip} model window(s) of each clip; z_content: mean and std over "
                        "every step; z_style: mean over windows"),
            "content": linear_probe(tr_content, tr_y, te_content, te_y, seed)}
+    out["content_cv"] = cross_validated_probe(te_content, te_y, te_groups, seed=seed)
     if te_style is not None and tr_style is not None:
         out["style"] = linear_probe(tr_style, tr_y, te_style, te_y, seed)
+        out["style_cv"] = cross_validated_probe(te_style, te_y, te_groups, seed=seed)
     else:
         out["style"] = {"skipped": "the model's style comes from class labels, not from audio"}
     for name, feats in (("content", te_content), ("style", te_style)):

@@ -29,6 +29,20 @@ def with_magnitude(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, mag[:, None]], dim=1)
 
 
+def frame_normalize(x: torch.Tensor, floor: float = 0.03) -> torch.Tensor:
+    """``(B, 2, T, F)`` -> ``(B, 2, T, F)``, each frame divided by its RMS magnitude.
+
+    The divisor is ``rms_t + floor * max_t rms_t``, so frames well above ``floor`` times the
+    clip's loudest frame come out at about the same level, whatever their energy was, while
+    near-silent frames stay near silent instead of being blown up to noise at full scale.
+    What survives is each frame's spectral pattern (which notes sound, and where one starts);
+    how the energy of a note evolves -- a piano's decay, a bowed note's sustain -- does not.
+    """
+    rms = x.square().sum(dim=1).mean(dim=-1).sqrt()  # (B, T)
+    scale = rms + floor * rms.amax(dim=1, keepdim=True) + 1e-6
+    return x / scale[:, None, :, None]
+
+
 class SpectralFrontend(nn.Module):
     """ResBlock CNN: ``(B, 2, T, n_bins)`` features -> ``(B, T // 4, d_model)`` tokens.
 
@@ -97,13 +111,16 @@ class ContentEncoder(nn.Module):
     before the output projection: a clip-wide constant is exactly what a static timbre looks
     like, so the content path is pushed not to carry it (as in AdaIN-VC, Chou et al. 2019).
     ``pitch_bins`` > 0 adds the frontend's unstrided pitch path (see :class:`SpectralFrontend`).
+    With ``frame_norm`` the input's frames are levelled first (:func:`frame_normalize`), so the
+    content path cannot hand the decoder the source instrument's energy envelope.
     """
 
     def __init__(
         self, n_bins: int, d_model: int, latent_dim: int, layers: int, heads: int, dropout: float,
-        channels: int, instance_norm: bool = True, pitch_bins: int = 0,
+        channels: int, instance_norm: bool = True, pitch_bins: int = 0, frame_norm: bool = False,
     ):
         super().__init__()
+        self.frame_norm = frame_norm
         self.frontend = SpectralFrontend(n_bins, d_model, channels, pitch_bins)
         self.transformer = transformer_encoder(d_model, layers, heads, dropout)
         self.instance_norm = nn.InstanceNorm1d(d_model, affine=False) if instance_norm else None
@@ -111,7 +128,7 @@ class ContentEncoder(nn.Module):
         self.out = nn.Linear(d_model, latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tokens = self.frontend(x)
+        tokens = self.frontend(frame_normalize(x) if self.frame_norm else x)
         s, d = tokens.shape[1:]
         h = self.transformer(tokens + sinusoidal_positions(s, d, device=x.device))
         if self.instance_norm is not None and s > 1:

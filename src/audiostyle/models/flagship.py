@@ -44,6 +44,9 @@ class FlagshipConfig:
     # Content frontend also reads each token's CQT magnitudes unstrided (pitch detail the
     # strided CNN blurs); off in models trained before it existed.
     content_pitch_path: bool = False
+    # Content encoder levels its input frame by frame (encoders.frame_normalize): the source
+    # instrument's note envelopes (decay, sustain) never reach z_content.
+    content_frame_norm: bool = False
     style_encoder: str = "transformer"
     power: float = 0.3
     init_gain: float = 0.5
@@ -98,7 +101,7 @@ class Flagship(WindowedModel, nn.Module):
             self.style_encoder = ClassStyle(k, d, learned=cfg.style_encoder == "learned")
         self.content_encoder = ContentEncoder(
             n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels, cfg.content_instance_norm,
-            spectral.cqt_bins if cfg.content_pitch_path else 0,
+            spectral.cqt_bins if cfg.content_pitch_path else 0, cfg.content_frame_norm,
         )
         self.decoder = ARDecoder(
             spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,
