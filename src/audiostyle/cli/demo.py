@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return _pipeline_only(out, piano, violin_true, 22050)
     model = load(args.model)
     # The excerpt is a chorale: violin -> piano on chorales sounds like piano in 94% of test
-    # clips with the paired model and 67% with the default (README, "Status and results"), so
+    # clips with the paired model and 82% with the default (README, "Status and results"), so
     # the way back uses the paired one.
     back = load(BACK_MODEL) if args.model is None and BACK_MODEL in shipped_models() else model
     to_violin, sr = model.transfer(piano, model.sr, to="violin")
