@@ -98,23 +98,31 @@ def linear_probe(train_x: np.ndarray, train_y, test_x: np.ndarray, test_y, seed:
     Raises:
         AudioStyleError: fewer than two classes to train on, or mismatched shapes.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     train_x, test_x = np.asarray(train_x, dtype=np.float64), np.asarray(test_x, dtype=np.float64)
     train_y, test_y = [str(y) for y in train_y], [str(y) for y in test_y]
     if train_x.ndim != 2 or train_x.shape[0] != len(train_y) or test_x.shape[0] != len(test_y):
         raise AudioStyleError(f"probe: features {train_x.shape}/{test_x.shape} do not fit the labels")
     if len(set(train_y)) < 2:
         raise AudioStyleError("probe: the training clips hold fewer than two instruments")
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=seed))
-    probe.fit(train_x, train_y)
-    pred = probe.predict(test_x)
-    counts = {c: test_y.count(c) for c in set(test_y)}
+    pred = _new_probe(seed).fit(train_x, train_y).predict(test_x)
     return {"accuracy": float(np.mean([p == t for p, t in zip(pred, test_y)])),
-            "chance": max(counts.values()) / len(test_y), "n_train": len(train_y), "n_test": len(test_y),
+            "chance": _chance(test_y), "n_train": len(train_y), "n_test": len(test_y),
             "classes": sorted(set(train_y))}
+
+
+def _new_probe(seed: int):
+    """The probe both evaluations fit: standardised features, deterministic logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=seed))
+
+
+def _chance(labels) -> float:
+    """Share of the most common label: what always guessing it scores."""
+    labels = list(labels)
+    return max(labels.count(c) for c in set(labels)) / len(labels)
 
 
 def cross_validated_probe(x: np.ndarray, y, groups, folds: int = 5, seed: int = 0) -> dict:
@@ -125,10 +133,7 @@ def cross_validated_probe(x: np.ndarray, y, groups, folds: int = 5, seed: int = 
     ``chance`` and ``folds`` (fewer than asked when there are fewer groups); ``{"skipped": why}``
     with fewer than two groups or two classes.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     x, y, groups = np.asarray(x, dtype=np.float64), np.array([str(v) for v in y]), np.asarray(groups)
     k = min(folds, len(set(groups.tolist())))
@@ -140,10 +145,8 @@ def cross_validated_probe(x: np.ndarray, y, groups, folds: int = 5, seed: int = 
     for tr, te in GroupKFold(n_splits=k).split(x, y, groups):
         if len(set(y[tr].tolist())) < 2:
             return {"skipped": "a fold's training part holds one instrument only"}
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=seed))
-        pred[te] = probe.fit(x[tr], y[tr]).predict(x[te])
-    counts = {c: int((y == c).sum()) for c in set(y.tolist())}
-    return {"accuracy": float(np.mean(pred == y)), "chance": max(counts.values()) / len(y), "folds": k, "n": len(y)}
+        pred[te] = _new_probe(seed).fit(x[tr], y[tr]).predict(x[te])
+    return {"accuracy": float(np.mean(pred == y)), "chance": _chance(y.tolist()), "folds": k, "n": len(y)}
 
 
 def tsne_figure(x: np.ndarray, labels, title: str, out_path, seed: int = 0) -> Path | None:
