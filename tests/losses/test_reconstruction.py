@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from audiostyle.losses._spectral import compress, compressed_magnitude, istft, stft
+from audiostyle.features.spectral import cqt
 from audiostyle.losses.reconstruction import (
-    TERMS, complex_mse_loss, consistency_loss, magnitude_loss, mr_stft_loss, phase_loss, reconstruction_losses,
-    spectral_loss, temporal_loss,
+    CQT_LOSS_CONFIG, CQT_LOSS_DECIMATION, TERMS, complex_mse_loss, consistency_loss, cqt_loss, decimate,
+    magnitude_loss, mr_stft_loss, phase_loss, reconstruction_losses, spectral_loss, temporal_loss,
 )
 
 SR, HOP, N = 22050, 256, 256 * 40  # 41 frames
@@ -101,6 +102,43 @@ def test_terms_grow_with_time_shift():
     _assert_increasing(seq, [t for t in TERMS if t != "consistency"])
     # A shifted real signal is still a consistent spectrogram.
     assert all(v["consistency"] < 1e-5 for v in seq)
+
+
+def _tone(f0: float, amp: float = 0.3, n: int = 66048) -> torch.Tensor:
+    return (amp * torch.sin(2 * math.pi * f0 * torch.arange(n) / SR))[None]
+
+
+def test_decimate_keeps_the_band_and_drops_what_is_above():
+    low = decimate(_tone(1000.0), CQT_LOSS_DECIMATION)
+    assert low.shape == (1, 66048 // CQT_LOSS_DECIMATION)
+    mid = slice(2000, 14000)  # away from the circular edges
+    assert low[:, mid].pow(2).mean().sqrt().item() == pytest.approx(0.3 / math.sqrt(2), rel=1e-3)
+    high = decimate(_tone(4000.0), CQT_LOSS_DECIMATION)  # above the decimated Nyquist (2756 Hz)
+    assert high[:, mid].pow(2).mean().sqrt().item() < 1e-3
+
+
+def test_cqt_loss_analysis_puts_a_tone_in_its_bin():
+    # A2 = 110 Hz is 18 quarter tones above C2.
+    c = cqt(decimate(_tone(110.0), CQT_LOSS_DECIMATION), CQT_LOSS_CONFIG).abs()
+    assert c.shape == (1, 120, 259)  # on the STFT's frame grid
+    assert int(c[0, :, 100].argmax()) == 18
+    assert c[0, 18, 100].item() == pytest.approx(0.15, rel=0.02)  # half the amplitude (unit-L1 atoms)
+
+
+def test_cqt_loss_hears_a_bass_semitone_that_the_stft_terms_barely_do():
+    g2 = _tone(98.0)
+    semitone, quieter = _tone(98.0 * 2 ** (1 / 12)), _tone(98.0, amp=0.15)
+    assert cqt_loss(stft(g2), stft(g2)).item() == 0.0
+
+    def ratio(loss):  # cost of the wrong note over the cost of the right note 6 dB too quiet
+        return loss(stft(semitone), stft(g2)).item() / loss(stft(quieter), stft(g2)).item()
+
+    assert ratio(cqt_loss) > 2.5
+    assert ratio(magnitude_loss) < 1.5
+    assert ratio(mr_stft_loss) < 1.0
+    # The waveform reference gives the same value as the spectrum reference.
+    wave_ref = cqt_loss(stft(semitone), target_wave=g2[:, : (stft(g2).shape[-1] - 1) * HOP])
+    assert wave_ref.item() == pytest.approx(cqt_loss(stft(semitone), stft(g2)).item(), rel=1e-3)
 
 
 def test_phase_ignores_silent_bins():

@@ -26,7 +26,7 @@ from audiostyle import MODEL_SR
 class SpectralConfig:
     """Transform parameters shared by features, models and inversion."""
 
-    sr: int = MODEL_SR
+    sr: float = MODEL_SR  # a float only for analyses of decimated signals (losses.cqt_loss)
     n_fft: int = 1024
     hop: int = 256
     cqt_bins: int = 84

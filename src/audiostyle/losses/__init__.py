@@ -6,7 +6,8 @@
 * :mod:`.reconstruction` — composite complex-STFT reconstruction loss (paper §3.5).
 * :mod:`.bounds` — warnings for losses stuck at their bounds.
 
-Importing this package only imports torch and defines functions.
+Importing this package only imports torch, numpy and the project's spectral transforms, and
+defines functions.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from audiostyle.losses.bounds import MONITORED_KEYS, BoundContext, BoundMonitor,
 from audiostyle.losses.contrastive import class_prototypes, info_nce, info_nce_bounds, margin_loss
 from audiostyle.losses.hsic import hsic, hsic_style_content, normalized_hsic
 from audiostyle.losses.reconstruction import (
-    DEFAULT_RESOLUTIONS, DEFAULT_WEIGHTS, TERMS, complex_mse_loss, consistency_loss, magnitude_loss,
-    mr_stft_loss, phase_loss, reconstruction_losses, spectral_loss, temporal_loss,
+    CQT_LOSS_CONFIG, DEFAULT_RESOLUTIONS, DEFAULT_WEIGHTS, TERMS, complex_mse_loss, consistency_loss, cqt_loss,
+    magnitude_loss, mr_stft_loss, phase_loss, reconstruction_losses, spectral_loss, temporal_loss,
 )
 
 __all__ = [
-    "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "MONITORED_KEYS", "TERMS", "BoundContext", "BoundMonitor",
-    "check_bounds", "class_prototypes", "complex_mse_loss", "consistency_loss", "discriminator_accuracy",
+    "CQT_LOSS_CONFIG", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "MONITORED_KEYS", "TERMS", "BoundContext", "BoundMonitor",
+    "check_bounds", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
     "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
     "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
     "normalized_hsic", "phase_loss", "reconstruction_losses", "spectral_loss", "temporal_loss",

@@ -19,17 +19,19 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from audiostyle import MODEL_SR
+from audiostyle.features.spectral import SpectralConfig, cqt
 from audiostyle.losses._spectral import (
     POWER_EPS, compress as _compress, compressed_magnitude, istft, power, safe_sqrt, stft, unit_phasor,
 )
 
 __all__ = [
-    "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "TERMS", "complex_mse_loss", "consistency_loss",
-    "magnitude_loss", "mr_stft_loss", "phase_loss", "reconstruction_losses", "spectral_loss",
+    "CQT_LOSS_CONFIG", "CQT_LOSS_DECIMATION", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "TERMS", "complex_mse_loss",
+    "consistency_loss", "cqt_loss", "decimate", "magnitude_loss", "mr_stft_loss", "phase_loss", "reconstruction_losses", "spectral_loss",
     "temporal_loss",
 ]
 
-TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft")
+TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
 """Names of the terms returned by :func:`reconstruction_losses` (plus ``"total"``)."""
 
 DEFAULT_WEIGHTS: dict[str, float] = {name: 1.0 for name in TERMS}
@@ -38,6 +40,20 @@ defaults of this implementation, not values from the paper — set them in the t
 
 DEFAULT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (2048, 512))
 """``(n_fft, hop)`` pairs of the multi-resolution STFT loss (window length = n_fft)."""
+
+CQT_LOSS_DECIMATION = 4
+""":func:`cqt_loss` band-limits and decimates the waveforms by this factor before its analysis:
+its top bin lies below a quarter of the model rate's Nyquist, and the long low-note windows then
+cost a quarter of the samples."""
+
+CQT_LOSS_CONFIG = SpectralConfig(
+    sr=MODEL_SR / CQT_LOSS_DECIMATION, hop=256 // CQT_LOSS_DECIMATION,
+    cqt_bins=120, cqt_bins_per_octave=24, cqt_fmin=65.40639132514966,
+)
+"""Constant-Q analysis of :func:`cqt_loss`: quarter tones from C2 over five octaves (to C7), on
+the STFT's frame grid, at the decimated rate. At 22050 Hz an STFT bin is 21.5 Hz wide, more than
+a semitone below ~370 Hz, so the STFT terms cannot tell a bass note from its neighbour; this
+analysis can."""
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor | None = None, n_fft: int | None = None) -> None:
@@ -192,6 +208,17 @@ def consistency_loss(
     return _consistency(pred, istft(pred, length, n_fft, hop), compress, n_fft, hop)
 
 
+def _wave_pair(pred, target, target_wave, n_fft: int, hop: int, caller: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(iSTFT(pred), reference)`` of a waveform-domain term: the reference is ``target_wave``
+    ``(B, N)`` when given (``pred`` is then inverted to ``N`` samples), else ``iSTFT(target)``."""
+    _check(pred, target, n_fft)
+    if target_wave is not None:
+        return istft(pred, target_wave.shape[-1], n_fft, hop), target_wave
+    if target is None:
+        raise ValueError(f"{caller} needs target or target_wave")
+    return istft(pred, None, n_fft, hop), istft(target, None, n_fft, hop)
+
+
 def _mr_stft_waves(
     pred_wave: torch.Tensor, target_wave: torch.Tensor, resolutions: Sequence[tuple[int, int]],
 ) -> torch.Tensor:
@@ -232,12 +259,51 @@ def mr_stft_loss(
     Returns:
         0-dim tensor.
     """
-    _check(pred, target, n_fft)
-    if target_wave is not None:
-        return _mr_stft_waves(istft(pred, target_wave.shape[-1], n_fft, hop), target_wave, resolutions)
-    if target is None:
-        raise ValueError("mr_stft_loss needs target or target_wave")
-    return _mr_stft_waves(istft(pred, None, n_fft, hop), istft(target, None, n_fft, hop), resolutions)
+    return _mr_stft_waves(*_wave_pair(pred, target, target_wave, n_fft, hop, "mr_stft_loss"), resolutions)
+
+
+def decimate(wave: torch.Tensor, factor: int) -> torch.Tensor:
+    """Ideal low-pass (FFT truncation) and downsampling: ``(B, N)`` -> ``(B, N // factor)``."""
+    if factor == 1:
+        return wave
+    n, m = wave.shape[-1], wave.shape[-1] // factor
+    return torch.fft.irfft(torch.fft.rfft(wave)[..., : m // 2 + 1], n=m) * (m / n)
+
+
+def _cqt_waves(pred_wave: torch.Tensor, target_wave: torch.Tensor, compress: float, cfg: SpectralConfig) -> torch.Tensor:
+    with torch.no_grad():
+        mt = compressed_magnitude(cqt(decimate(target_wave, CQT_LOSS_DECIMATION), cfg), compress)
+    mp = compressed_magnitude(cqt(decimate(pred_wave, CQT_LOSS_DECIMATION), cfg), compress)
+    return (mp - mt).abs().mean()
+
+
+def cqt_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor | None = None,
+    target_wave: torch.Tensor | None = None,
+    compress: float = 0.3,
+    n_fft: int = 1024,
+    hop: int = 256,
+    cfg: SpectralConfig = CQT_LOSS_CONFIG,
+) -> torch.Tensor:
+    """L1 distance of compressed constant-Q magnitudes of the waveforms (pitch resolution).
+
+    ``iSTFT(pred)`` is compared with ``target_wave`` if given (``(B, N)``), else with
+    ``iSTFT(target)``; both are decimated by :data:`CQT_LOSS_DECIMATION` and analysed with
+    ``cfg``'s CQT (:func:`audiostyle.features.spectral.cqt`, default :data:`CQT_LOSS_CONFIG`,
+    whose ``sr`` is the decimated rate). The target's analysis carries no gradient.
+
+    Args:
+        pred: ``(B, F, T)`` complex.
+        target: ``(B, F, T)`` complex, or None when ``target_wave`` is given.
+        target_wave: optional ``(B, N)`` real reference waveform.
+        compress: exponent ``c`` of ``|C|^c``.
+        n_fft, hop: STFT parameters of ``pred``/``target``.
+        cfg: the constant-Q analysis.
+    Returns:
+        0-dim tensor, mean over ``(B, K, T')`` CQT bins.
+    """
+    return _cqt_waves(*_wave_pair(pred, target, target_wave, n_fft, hop, "cqt_loss"), compress, cfg)
 
 
 def reconstruction_losses(
@@ -253,6 +319,7 @@ def reconstruction_losses(
     magnitude_distance: str = "l1",
     phase_mode: str = "cosine",
     resolutions: Sequence[tuple[int, int]] = DEFAULT_RESOLUTIONS,
+    cqt_config: SpectralConfig = CQT_LOSS_CONFIG,
     report_zero_weight: bool = True,
 ) -> dict[str, torch.Tensor]:
     """All reconstruction terms of §3.5 and their weighted sum.
@@ -263,11 +330,12 @@ def reconstruction_losses(
             names raise ``ValueError`` (catches config typos).
         compress: power-law exponent ``c`` used by every compressed term.
         n_fft, hop: STFT parameters of ``pred``/``target``.
-        target_wave: optional ``(B, N)`` reference waveform for ``mr_stft`` (see
+        target_wave: optional ``(B, N)`` reference waveform for ``mr_stft`` and ``cqt`` (see
             :func:`mr_stft_loss`); the other terms always use ``target``.
         magnitude_scale, magnitude_distance: see :func:`magnitude_loss`.
         phase_mode: see :func:`phase_loss`.
         resolutions: see :func:`mr_stft_loss`.
+        cqt_config: the constant-Q analysis of the ``cqt`` term (see :func:`cqt_loss`).
         report_zero_weight: terms with weight 0 are still computed and reported, but under
             ``torch.no_grad()`` (detached, no graph kept); set False to skip them entirely
             (they are then absent from the dict), e.g. to save the iSTFTs during training.
@@ -291,12 +359,18 @@ def reconstruction_losses(
             cache["wave"] = istft(pred, None, n_fft, hop)
         return cache["wave"]
 
-    def mr() -> torch.Tensor:
+    def waves() -> tuple[torch.Tensor, torch.Tensor]:
+        # (prediction, reference) waveforms of the waveform-domain terms (mr_stft, cqt).
         if target_wave is not None:
             n = target_wave.shape[-1]
             pw = pred_wave() if n == (pred.shape[-1] - 1) * hop else istft(pred, n, n_fft, hop)
-            return _mr_stft_waves(pw, target_wave, resolutions)
-        return _mr_stft_waves(pred_wave(), istft(target, None, n_fft, hop), resolutions)
+            return pw, target_wave
+        if "target_wave" not in cache:
+            cache["target_wave"] = istft(target, None, n_fft, hop).detach()
+        return pred_wave(), cache["target_wave"]
+
+    def mr() -> torch.Tensor:
+        return _mr_stft_waves(*waves(), resolutions)
 
     fns = {
         "complex_mse": lambda: complex_mse_loss(pred, target, compress),
@@ -306,6 +380,7 @@ def reconstruction_losses(
         "spectral": lambda: spectral_loss(pred, target, compress),
         "consistency": lambda: _consistency(pred, pred_wave(), compress, n_fft, hop),
         "mr_stft": mr,
+        "cqt": lambda: _cqt_waves(*waves(), compress, cqt_config),
     }
     out: dict[str, torch.Tensor] = {}
     # Starts attached to pred, so total.backward() works even if every weight is 0.

@@ -28,12 +28,15 @@ from audiostyle.losses.contrastive import info_nce_bounds
 from audiostyle.models.decoder import LOG_MAG_RANGE
 from audiostyle.models.discriminator import Discriminator
 
-RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft")
+RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
 
 DEFAULTS = {
     "weights": {
         "complex_mse": 1.0, "magnitude": 1.0, "phase": 0.1, "temporal": 0.5, "spectral": 0.5,
         "consistency": 0.1, "mr_stft": 1.0,
+        # Constant-Q magnitudes of the decoded waveform (losses.cqt_loss): off by default, and
+        # then not computed at all (it costs a long-window STFT of every clip).
+        "cqt": 0.0,
         "info_nce": 0.1, "margin": 0.1, "hsic": 0.5, "adversarial": 0.1, "style_ce": 0.1, "cross_recon": 1.0,
         "style_transfer": 0.3,
     },
@@ -149,14 +152,18 @@ class FlagshipObjective:
 
         log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"], self.cfg["full_mask"])
         target = m.target_spectrum(x)
-        recon = reconstruction_losses(m.to_spectrum(log_mag, phase), target, weights=self._recon_weights())
+        recon = reconstruction_losses(
+            m.to_spectrum(log_mag, phase), target, weights=self._recon_weights(), report_zero_weight=False,
+        )
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
 
         if self.paired and batch.pair_x is not None:
             xp = m.norm.standardize(batch.pair_x)
             lm, ph = m.decode(m.target_frames(xp), z_content, prototypes[batch.pair_labels], self.cfg["token_dropout"], self.cfg["full_mask"])
-            cross = reconstruction_losses(m.to_spectrum(lm, ph), m.target_spectrum(xp), weights=self._recon_weights())
+            cross = reconstruction_losses(
+                m.to_spectrum(lm, ph), m.target_spectrum(xp), weights=self._recon_weights(), report_zero_weight=False,
+            )
             out["cross_recon"] = cross["total"]
             total_loss = total_loss + w["cross_recon"] * cross["total"]
 
