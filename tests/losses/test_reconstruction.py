@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
+from audiostyle.features.spectral import SpectralConfig, cqt
 from audiostyle.losses._spectral import compress, compressed_magnitude, istft, stft
-from audiostyle.features.spectral import cqt
 from audiostyle.losses.reconstruction import (
     CQT_LOSS_CONFIG, CQT_LOSS_DECIMATION, TERMS, complex_mse_loss, consistency_loss, cqt_loss, decimate,
     magnitude_loss, mr_stft_loss, phase_loss, reconstruction_losses, spectral_loss, temporal_loss,
@@ -139,6 +139,16 @@ def test_cqt_loss_hears_a_bass_semitone_that_the_stft_terms_barely_do():
     # The waveform reference gives the same value as the spectrum reference.
     wave_ref = cqt_loss(stft(semitone), target_wave=g2[:, : (stft(g2).shape[-1] - 1) * HOP])
     assert wave_ref.item() == pytest.approx(cqt_loss(stft(semitone), stft(g2)).item(), rel=1e-3)
+
+
+def test_cqt_loss_decimates_to_its_analysis_rate():
+    # The decimation follows the analysis config: a full-rate analysis of the same bins gives
+    # nearly the same value, and a rate that is not the model rate over an integer is refused.
+    full_rate = SpectralConfig(cqt_bins=120, cqt_bins_per_octave=24, cqt_fmin=CQT_LOSS_CONFIG.cqt_fmin)
+    pred, target = stft(_tone(98.0 * 2 ** (1 / 12))), stft(_tone(98.0))
+    assert cqt_loss(pred, target, cfg=full_rate).item() == pytest.approx(cqt_loss(pred, target).item(), rel=0.05)
+    with pytest.raises(ValueError, match="divided by an integer"):
+        cqt_loss(pred, target, cfg=SpectralConfig(sr=8000, hop=64, cqt_bins=60, cqt_fmin=65.4))
 
 
 def test_phase_ignores_silent_bins():

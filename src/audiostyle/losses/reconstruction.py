@@ -19,16 +19,16 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from audiostyle import MODEL_SR
-from audiostyle.features.spectral import SpectralConfig, cqt
+from audiostyle.features.spectral import SpectralConfig
+from audiostyle.losses._constant_q import CQT_LOSS_CONFIG, CQT_LOSS_DECIMATION, cqt_distance, decimate
 from audiostyle.losses._spectral import (
     POWER_EPS, compress as _compress, compressed_magnitude, istft, power, safe_sqrt, stft, unit_phasor,
 )
 
 __all__ = [
-    "CQT_LOSS_CONFIG", "CQT_LOSS_DECIMATION", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "TERMS", "complex_mse_loss",
-    "consistency_loss", "cqt_loss", "decimate", "magnitude_loss", "mr_stft_loss", "phase_loss", "reconstruction_losses", "spectral_loss",
-    "temporal_loss",
+    "CQT_LOSS_CONFIG", "CQT_LOSS_DECIMATION", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "TERMS",
+    "complex_mse_loss", "consistency_loss", "cqt_loss", "decimate", "magnitude_loss", "mr_stft_loss",
+    "phase_loss", "reconstruction_losses", "spectral_loss", "temporal_loss",
 ]
 
 TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
@@ -40,20 +40,6 @@ defaults of this implementation, not values from the paper — set them in the t
 
 DEFAULT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (2048, 512))
 """``(n_fft, hop)`` pairs of the multi-resolution STFT loss (window length = n_fft)."""
-
-CQT_LOSS_DECIMATION = 4
-""":func:`cqt_loss` band-limits and decimates the waveforms by this factor before its analysis:
-its top bin lies below a quarter of the model rate's Nyquist, and the long low-note windows then
-cost a quarter of the samples."""
-
-CQT_LOSS_CONFIG = SpectralConfig(
-    sr=MODEL_SR / CQT_LOSS_DECIMATION, hop=256 // CQT_LOSS_DECIMATION,
-    cqt_bins=120, cqt_bins_per_octave=24, cqt_fmin=65.40639132514966,
-)
-"""Constant-Q analysis of :func:`cqt_loss`: quarter tones from C2 over five octaves (to C7), on
-the STFT's frame grid, at the decimated rate. At 22050 Hz an STFT bin is 21.5 Hz wide, more than
-a semitone below ~370 Hz, so the STFT terms cannot tell a bass note from its neighbour; this
-analysis can."""
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor | None = None, n_fft: int | None = None) -> None:
@@ -208,7 +194,9 @@ def consistency_loss(
     return _consistency(pred, istft(pred, length, n_fft, hop), compress, n_fft, hop)
 
 
-def _wave_pair(pred, target, target_wave, n_fft: int, hop: int, caller: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _wave_pair(
+    pred: torch.Tensor, target: torch.Tensor | None, target_wave: torch.Tensor | None, n_fft: int, hop: int, caller: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(iSTFT(pred), reference)`` of a waveform-domain term: the reference is ``target_wave``
     ``(B, N)`` when given (``pred`` is then inverted to ``N`` samples), else ``iSTFT(target)``."""
     _check(pred, target, n_fft)
@@ -262,21 +250,6 @@ def mr_stft_loss(
     return _mr_stft_waves(*_wave_pair(pred, target, target_wave, n_fft, hop, "mr_stft_loss"), resolutions)
 
 
-def decimate(wave: torch.Tensor, factor: int) -> torch.Tensor:
-    """Ideal low-pass (FFT truncation) and downsampling: ``(B, N)`` -> ``(B, N // factor)``."""
-    if factor == 1:
-        return wave
-    n, m = wave.shape[-1], wave.shape[-1] // factor
-    return torch.fft.irfft(torch.fft.rfft(wave)[..., : m // 2 + 1], n=m) * (m / n)
-
-
-def _cqt_waves(pred_wave: torch.Tensor, target_wave: torch.Tensor, compress: float, cfg: SpectralConfig) -> torch.Tensor:
-    with torch.no_grad():
-        mt = compressed_magnitude(cqt(decimate(target_wave, CQT_LOSS_DECIMATION), cfg), compress)
-    mp = compressed_magnitude(cqt(decimate(pred_wave, CQT_LOSS_DECIMATION), cfg), compress)
-    return (mp - mt).abs().mean()
-
-
 def cqt_loss(
     pred: torch.Tensor,
     target: torch.Tensor | None = None,
@@ -289,9 +262,10 @@ def cqt_loss(
     """L1 distance of compressed constant-Q magnitudes of the waveforms (pitch resolution).
 
     ``iSTFT(pred)`` is compared with ``target_wave`` if given (``(B, N)``), else with
-    ``iSTFT(target)``; both are decimated by :data:`CQT_LOSS_DECIMATION` and analysed with
-    ``cfg``'s CQT (:func:`audiostyle.features.spectral.cqt`, default :data:`CQT_LOSS_CONFIG`,
-    whose ``sr`` is the decimated rate). The target's analysis carries no gradient.
+    ``iSTFT(target)``; both (at :data:`audiostyle.MODEL_SR`) are decimated to ``cfg.sr``, which
+    must be that rate divided by an integer, and analysed with ``cfg``'s CQT
+    (:func:`audiostyle.features.spectral.cqt`, default :data:`CQT_LOSS_CONFIG`, a quarter of the
+    rate). The target's analysis carries no gradient.
 
     Args:
         pred: ``(B, F, T)`` complex.
@@ -303,7 +277,7 @@ def cqt_loss(
     Returns:
         0-dim tensor, mean over ``(B, K, T')`` CQT bins.
     """
-    return _cqt_waves(*_wave_pair(pred, target, target_wave, n_fft, hop, "cqt_loss"), compress, cfg)
+    return cqt_distance(*_wave_pair(pred, target, target_wave, n_fft, hop, "cqt_loss"), compress, cfg)
 
 
 def reconstruction_losses(
@@ -380,7 +354,7 @@ def reconstruction_losses(
         "spectral": lambda: spectral_loss(pred, target, compress),
         "consistency": lambda: _consistency(pred, pred_wave(), compress, n_fft, hop),
         "mr_stft": mr,
-        "cqt": lambda: _cqt_waves(*waves(), compress, cqt_config),
+        "cqt": lambda: cqt_distance(*waves(), compress, cqt_config),
     }
     out: dict[str, torch.Tensor] = {}
     # Starts attached to pred, so total.backward() works even if every weight is 0.
