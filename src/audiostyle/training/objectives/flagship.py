@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from audiostyle.config import take
+from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_db
 from audiostyle.losses import (
     class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic,
@@ -66,6 +67,12 @@ DEFAULTS = {
     # content says otherwise. Costs one more decoder pass over `style_transfer_clips` clips.
     "style_transfer": False,
     "style_transfer_clips": 8,
+    # Content encoder input randomly equalised per clip (features.equalize): gains up to this
+    # many dB at `content_eq_points` control frequencies; the style encoder and the
+    # reconstruction target see the clip untouched. 0 = off. The training set is one sound
+    # font per instrument; this asks z_content to hold the notes and not that font's envelope.
+    "content_eq_db": 0.0,
+    "content_eq_points": 6,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
 }
@@ -113,6 +120,9 @@ class FlagshipObjective:
             spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0, sr=model.spectral.sr,
             temporal=bool(self.cfg["temporal_adversary"]),
         )
+        if self.cfg["content_eq_db"] < 0:
+            raise ValueError(f"train.objective.content_eq_db must be >= 0, got {self.cfg['content_eq_db']}")
+        self._bin_hz = bin_frequencies(model.spectral)
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
 
@@ -148,7 +158,7 @@ class FlagshipObjective:
         z_style = m.encode_style(x, labels)
         prototypes, present = class_prototypes(z_style, labels, self.num_classes)
         z_class = prototypes[labels]
-        z_content = m.encode_content(x)
+        z_content = m.encode_content(self._content_input(batch.x, x))
 
         log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"], self.cfg["full_mask"])
         target = m.target_spectrum(x)
@@ -198,6 +208,16 @@ class FlagshipObjective:
         if self.cfg["style_transfer"]:
             self._cache["log_mag"] = real_log_magnitude(target)
         return out
+
+    def _content_input(self, comp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """What the content encoder reads: the standardised batch ``x``, or with
+        ``content_eq_db`` > 0 the compressed batch ``comp`` randomly equalised, then
+        standardised. Both ``(B, 2, T, n_bins)``."""
+        max_db = float(self.cfg["content_eq_db"])
+        if max_db <= 0:
+            return x
+        gain_db = random_eq_db(comp.shape[0], self._bin_hz, max_db, int(self.cfg["content_eq_points"]))
+        return self.model.norm.standardize(equalize(comp, gain_db.to(comp.device), self.model.cfg.power))
 
     def _style_transfer(self, z_content, prototypes, present, labels) -> dict[str, torch.Tensor]:
         """Decode a few clips (as many of each instrument) with another instrument's prototype

@@ -1,0 +1,56 @@
+"""Random equalisation of compressed STFT+CQT features (a training augmentation).
+
+Two renderings of one instrument by different sound fonts differ most in their spectral
+envelope: which partials are loud, how bright the attack is. A content encoder trained on one
+font learns that envelope along with the notes, and then neither reconstructs the unseen font
+as well nor stays blind to the instrument there. Feeding it randomly equalised inputs (smooth
+random gain curves over log-frequency, the notes left where they are) while the decoder still
+reconstructs the untouched clip asks it to read the notes and ignore the envelope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from audiostyle.features.spectral import SpectralConfig
+
+EQ_FMIN = 40.0  # Hz: the lowest control point; bins below it take its gain
+
+
+def bin_frequencies(cfg: SpectralConfig = SpectralConfig()) -> torch.Tensor:
+    """Centre frequency in Hz of every input bin, ``(n_bins,)``: the STFT bins, then the CQT bins."""
+    stft = np.arange(cfg.stft_bins) * cfg.sr / cfg.n_fft
+    cqt = cfg.cqt_fmin * 2.0 ** (np.arange(cfg.cqt_bins) / cfg.cqt_bins_per_octave)
+    return torch.from_numpy(np.concatenate([stft, cqt])).float()
+
+
+def random_eq_db(n: int, freqs: torch.Tensor, max_db: float, points: int = 6, fmax: float | None = None) -> torch.Tensor:
+    """Random smooth gain curves ``(n, len(freqs))`` in dB.
+
+    Each curve draws a gain uniformly in ``[-max_db, max_db]`` at ``points`` control frequencies
+    spaced evenly in log-frequency from :data:`EQ_FMIN` to ``fmax`` (default: the highest
+    bin) and interpolates linearly in log-frequency between them; outside that range it holds
+    the end gains. Draws from the global torch RNG, so a resumed run repeats them exactly.
+
+    Args:
+        freqs: ``(F,)`` bin frequencies in Hz (:func:`bin_frequencies`).
+    """
+    if points < 2:
+        raise ValueError(f"an equaliser needs at least 2 control points, got {points}")
+    top = float(freqs.max()) if fmax is None else float(fmax)
+    knots = torch.linspace(np.log2(EQ_FMIN), np.log2(top), points)
+    gains = (torch.rand(n, points) * 2.0 - 1.0) * max_db
+    pos = torch.log2(freqs.clamp_min(EQ_FMIN)).clamp(max=knots[-1].item())
+    right = torch.searchsorted(knots, pos).clamp(1, points - 1)
+    frac = ((pos - knots[right - 1]) / (knots[right] - knots[right - 1]))[None]
+    return gains[:, right - 1] * (1.0 - frac) + gains[:, right] * frac
+
+
+def equalize(comp: torch.Tensor, gain_db: torch.Tensor, power: float) -> torch.Tensor:
+    """Apply gains to compressed features: ``(B, 2, T, F)`` and ``(B, F)`` dB -> ``(B, 2, T, F)``.
+
+    A linear amplitude gain ``g`` scales a ``|X|^power``-compressed bin by ``g^power``.
+    """
+    scale = torch.pow(10.0, power * gain_db / 20.0).to(comp)
+    return comp * scale[:, None, None, :]
