@@ -1,0 +1,134 @@
+"""What a flagship's z_content knows about the notes: a probe from each content token to the
+pitches sounding at its centre.
+
+    python benchmarks/content_notes_probe.py MODEL --data DIR [--fit-clips 60] [--threads 2]
+
+The first model window (3 s) of each clip's renderings is encoded; every content token (4 STFT
+frames) is labelled with the MIDI pitches the data set's note list has sounding at the token's
+centre. A linear probe and a one-hidden-layer probe (multi-label, binary cross-entropy) are
+fitted on training-split tokens (the first ``--fit-clips`` clips of each source kind) and scored
+with frame-level note F1 (threshold 0.5) on the fitted tokens, the val split (works never
+trained on, the training font) and the test split (unseen works, unseen font), per source kind
+and instrument. The same probes fitted on the model's own input, each token's CQT magnitudes
+(84 semitone bins, 4 frames averaged), are the reference for what such a probe can read. High
+chorale F1 puts the polyphony in z_content and the loss in the decoder; low F1 puts it in the
+encoder. A quality diagnostic, not a speed benchmark: ~1 minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+LOW, HIGH = 36, 108  # MIDI pitches labelled; the rendered corpus stays within them
+
+
+def clips_of(data: Path, split: str, per_kind: int | None) -> list[dict]:
+    clips = [c for c in json.loads((data / "manifest.json").read_text())["clips"] if c["split"] == split]
+    if per_kind is None:
+        return clips
+    kinds = collections.defaultdict(list)
+    for clip in clips:
+        kinds[clip["source_kind"]].append(clip)
+    return [clip for kind in kinds.values() for clip in kind[:per_kind]]
+
+
+def token_labels(notes: list, n_tokens: int, seconds_per_token: float) -> torch.Tensor:
+    """``[[onset s, offset s, midi], ...]`` -> ``(n_tokens, HIGH - LOW + 1)`` 0/1 at token centres."""
+    centres = (np.arange(n_tokens) + 0.5) * seconds_per_token
+    roll = np.zeros((n_tokens, HIGH - LOW + 1), dtype=np.float32)
+    for on, off, pitch in notes:
+        if LOW <= pitch <= HIGH:
+            roll[(centres >= on) & (centres < off), int(pitch) - LOW] = 1.0
+    return torch.from_numpy(roll)
+
+
+def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """``(source kind, instrument, z_content (S, D), labels (S, P), CQT (S, cqt_bins))`` per clip
+    rendering; the CQT is the model's standardised input magnitude, averaged over each token."""
+    out = []
+    seconds_per_token = model.fpt * model.spectral.hop / model.spectral.sr
+    for clip in clips:
+        notes = json.loads((data / split / "notes" / f"{clip['clip_id']}.json").read_text())
+        for inst in model.cfg.instruments:
+            wave, _ = sf.read(data / split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            with torch.no_grad():
+                x = model.features(torch.from_numpy(wave[: model.window_samples])[None])
+                z = model.encode_content(x)[0]
+            q = x[0, :, :, -model.spectral.cqt_bins :].norm(dim=0)  # (T, cqt_bins)
+            q = q.reshape(z.shape[0], model.fpt, -1).mean(dim=1)
+            out.append((clip["source_kind"], inst, z, token_labels(notes, z.shape[0], seconds_per_token), q))
+    return out
+
+
+def fit_probe(z: torch.Tensor, y: torch.Tensor, hidden: int, steps: int = 600) -> torch.nn.Module:
+    """Multi-label probe ``(N, D)`` -> ``(N, P)`` logits, full-batch Adam on binary cross-entropy."""
+    torch.manual_seed(0)
+    d, p = z.shape[1], y.shape[1]
+    probe = torch.nn.Linear(d, p) if hidden == 0 else torch.nn.Sequential(
+        torch.nn.Linear(d, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, p))
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-2, weight_decay=1e-4)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.binary_cross_entropy_with_logits(probe(z), y).backward()
+        opt.step()
+    return probe.eval()
+
+
+def note_f1(pred: torch.Tensor, truth: torch.Tensor) -> float:
+    """Micro F1 of 0/1 rolls ``(N, P)``."""
+    tp = float((pred * truth).sum())
+    denom = float(pred.sum() + truth.sum())
+    return 2 * tp / denom if denom else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
+    ap.add_argument("--data", required=True, type=Path, help="corpus from `audiostyle data render`")
+    ap.add_argument("--fit-clips", type=int, default=60, help="training-split clips per source kind to fit on")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    import audiostyle
+
+    model = audiostyle.load(args.model).model.eval()
+    fit = encode(model, args.data, "train", clips_of(args.data, "train", args.fit_clips))
+    sets = {"train (fitted)": fit}
+    for split in ("val", "test"):
+        sets[split] = encode(model, args.data, split, clips_of(args.data, split, None))
+    y_fit = torch.cat([r[3] for r in fit])
+    columns = {}
+    for name, idx in (("z_content", 2), ("input CQT", 4)):
+        feats = torch.cat([r[idx] for r in fit])
+        mean, std = feats.mean(0), feats.std(0).clamp_min(1e-6)
+        for probe_name, hidden in (("linear", 0), ("MLP", 256)):
+            columns[f"{name}, {probe_name}"] = (idx, mean, std, fit_probe((feats - mean) / std, y_fit, hidden))
+
+    print(f"note F1 of probes from z_content and from the input CQT ({args.model}); fitted on {len(fit)} training-split renderings")
+    print("| split | source | instrument | " + " | ".join(columns) + " | notes per token |")
+    print("|---|---|---|" + "---|" * (len(columns) + 1))
+    for split, records in sets.items():
+        rows = collections.defaultdict(list)
+        for rec in records:
+            rows[(rec[0], rec[1])].append(rec)
+        for (kind, inst), items in sorted(rows.items()):
+            y = torch.cat([i[3] for i in items])
+            scores = []
+            for idx, mean, std, probe in columns.values():
+                with torch.no_grad():
+                    logits = probe((torch.cat([i[idx] for i in items]) - mean) / std)
+                scores.append(note_f1((logits > 0).float(), y))
+            cells = " | ".join(f"{s:.3f}" for s in scores)
+            print(f"| {split} | {kind} | {inst} | {cells} | {float(y.sum(1).mean()):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
