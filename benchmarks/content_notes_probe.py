@@ -25,18 +25,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from _corpus import clips_of
 
 LOW, HIGH = 36, 108  # MIDI pitches labelled; the rendered corpus stays within them
-
-
-def clips_of(data: Path, split: str, per_kind: int | None) -> list[dict]:
-    clips = [c for c in json.loads((data / "manifest.json").read_text())["clips"] if c["split"] == split]
-    if per_kind is None:
-        return clips
-    kinds = collections.defaultdict(list)
-    for clip in clips:
-        kinds[clip["source_kind"]].append(clip)
-    return [clip for kind in kinds.values() for clip in kind[:per_kind]]
 
 
 def token_labels(notes: list, n_tokens: int, seconds_per_token: float) -> torch.Tensor:

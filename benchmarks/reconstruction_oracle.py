@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
+from _corpus import clips_of
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 
@@ -41,12 +41,7 @@ def main() -> None:
     from audiostyle.metrics.pitch import pitch_correlation
 
     model = audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()
-    clips = [c for c in json.loads((args.data / "manifest.json").read_text())["clips"] if c["split"] == args.split]
-    if args.max_clips is not None:
-        per_kind = collections.defaultdict(list)
-        for clip in clips:
-            per_kind[clip["source_kind"]].append(clip)
-        clips = [clip for kind in per_kind.values() for clip in kind[: args.max_clips]]
+    clips = clips_of(args.data, args.split, args.max_clips)
     scores = collections.defaultdict(list)
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
