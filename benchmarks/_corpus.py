@@ -1,7 +1,8 @@
-"""Clip selection shared by the quality diagnostics under benchmarks/."""
+"""Clip selection and result tables shared by the quality diagnostics under benchmarks/."""
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 from pathlib import Path
@@ -17,3 +18,25 @@ def clips_of(data: Path, split: str, per_kind: int | None = None) -> list[dict]:
     for clip in clips:
         kinds[clip["source_kind"]].append(clip)
     return [clip for kind in kinds.values() for clip in kind[:per_kind]]
+
+
+def print_kind_table(title: str, columns: list[str], scores: dict) -> None:
+    """Markdown table of mean scores per (source kind, instrument) row and column, with counts.
+
+    ``scores`` maps ``(source kind, instrument, column)`` to the list of per-clip values.
+    """
+    print(title)
+    print("| source | instrument | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for kind, inst in sorted({(k, i) for k, i, _ in scores}):
+        cells = [f"{sum(v) / len(v):.3f} (n={len(v)})" for v in (scores[(kind, inst, c)] for c in columns)]
+        print(f"| {kind} | {inst} | " + " | ".join(cells) + " |")
+
+
+def add_clip_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options every per-clip diagnostic takes: ``--data``, ``--split``, ``--max-clips``,
+    ``--threads``."""
+    ap.add_argument("--data", required=True, type=Path, help="corpus from `audiostyle data render`")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--max-clips", type=int, default=None, help="at most this many clips per source kind")
+    ap.add_argument("--threads", type=int, default=2)

@@ -12,7 +12,9 @@ trained on, the training font) and the test split (unseen works, unseen font), p
 and instrument. The same probes fitted on the model's own input, each token's CQT magnitudes
 (84 semitone bins, 4 frames averaged), are the reference for what such a probe can read. High
 chorale F1 puts the polyphony in z_content and the loss in the decoder; low F1 puts it in the
-encoder. A quality diagnostic, not a speed benchmark: ~1 minute on 2 cores.
+encoder. A model trained with a note head (``model.note_head``) is also scored through that
+head as it is, nothing fitted (column "note head"). A quality diagnostic, not a speed
+benchmark: ~1 minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,29 +24,18 @@ import collections
 import json
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 import torch
 from _corpus import clips_of
 
-LOW, HIGH = 36, 108  # MIDI pitches labelled; the rendered corpus stays within them
-
-
-def token_labels(notes: list, n_tokens: int, seconds_per_token: float) -> torch.Tensor:
-    """``[[onset s, offset s, midi], ...]`` -> ``(n_tokens, HIGH - LOW + 1)`` 0/1 at token centres."""
-    centres = (np.arange(n_tokens) + 0.5) * seconds_per_token
-    roll = np.zeros((n_tokens, HIGH - LOW + 1), dtype=np.float32)
-    for on, off, pitch in notes:
-        if LOW <= pitch <= HIGH:
-            roll[(centres >= on) & (centres < off), int(pitch) - LOW] = 1.0
-    return torch.from_numpy(roll)
+from audiostyle.data.pianoroll import token_roll
 
 
 def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """``(source kind, instrument, z_content (S, D), labels (S, P), CQT (S, cqt_bins))`` per clip
     rendering; the CQT is the model's standardised input magnitude, averaged over each token."""
     out = []
-    seconds_per_token = model.fpt * model.spectral.hop / model.spectral.sr
+    frame_seconds = model.spectral.hop / model.spectral.sr
     for clip in clips:
         notes = json.loads((data / split / "notes" / f"{clip['clip_id']}.json").read_text())
         for inst in model.cfg.instruments:
@@ -54,7 +45,7 @@ def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, 
                 z = model.encode_content(x)[0]
             q = x[0, :, :, -model.spectral.cqt_bins :].norm(dim=0)  # (T, cqt_bins)
             q = q.reshape(z.shape[0], model.fpt, -1).mean(dim=1)
-            out.append((clip["source_kind"], inst, z, token_labels(notes, z.shape[0], seconds_per_token), q))
+            out.append((clip["source_kind"], inst, z, torch.from_numpy(token_roll(notes, z.shape[0], model.fpt, frame_seconds)), q))
     return out
 
 
@@ -102,6 +93,8 @@ def main() -> None:
         mean, std = feats.mean(0), feats.std(0).clamp_min(1e-6)
         for probe_name, hidden in (("linear", 0), ("MLP", 256)):
             columns[f"{name}, {probe_name}"] = (idx, mean, std, fit_probe((feats - mean) / std, y_fit, hidden))
+    if getattr(model, "note_head", None) is not None:
+        columns["note head"] = (2, 0.0, 1.0, model.note_head)
 
     print(f"note F1 of probes from z_content and from the input CQT ({args.model}); fitted on {len(fit)} training-split renderings")
     print("| split | source | instrument | " + " | ".join(columns) + " | notes per token |")

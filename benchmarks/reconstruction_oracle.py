@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import clips_of
+from _corpus import add_clip_arguments, clips_of, print_kind_table
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 
@@ -29,10 +28,7 @@ VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decod
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
-    ap.add_argument("--data", required=True, type=Path, help="corpus from `audiostyle data render`")
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--max-clips", type=int, default=None, help="at most this many clips per source kind")
-    ap.add_argument("--threads", type=int, default=2)
+    add_clip_arguments(ap)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -58,12 +54,8 @@ def main() -> None:
                 if np.isfinite(r):
                     scores[(clip["source_kind"], inst, name)].append(r)
 
-    print(f"reconstruction pitch correlation, first window of each {args.split} clip ({args.model})")
-    print("| source | instrument | " + " | ".join(VARIANTS) + " |")
-    print("|---|---|" + "---|" * len(VARIANTS))
-    for kind, inst in sorted({(k, i) for k, i, _ in scores}):
-        cells = [f"{np.mean(scores[(kind, inst, v)]):.3f} (n={len(scores[(kind, inst, v)])})" for v in VARIANTS]
-        print(f"| {kind} | {inst} | " + " | ".join(cells) + " |")
+    title = f"reconstruction pitch correlation, first window of each {args.split} clip ({args.model})"
+    print_kind_table(title, list(VARIANTS), scores)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,20 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
         load_model(truncated)
 
 
+def test_note_head_reads_pitches_per_content_token_and_survives_a_checkpoint(tmp_path):
+    from audiostyle.data.pianoroll import NOTE_PITCHES
+    from audiostyle.errors import AudioStyleError
+
+    with pytest.raises(AudioStyleError, match="no note head"):
+        _tiny().note_logits(torch.zeros(1, 2, 16))
+    assert not any(k.startswith("note_head") for k in _tiny().state_dict())  # older checkpoints still load
+    m = _tiny(note_head=True)
+    zc = m.encode_content(_x(m))
+    assert m.note_logits(zc).shape == (*zc.shape[:2], NOTE_PITCHES)
+    again = load_model(save_model(m, tmp_path / "n.safetensors"))
+    torch.testing.assert_close(again.note_logits(zc), m.note_logits(zc))
+
+
 def test_unknown_config_keys_are_rejected():
     from audiostyle.errors import ConfigError
 

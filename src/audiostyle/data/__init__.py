@@ -7,6 +7,7 @@ Submodules (imported on use; importing this package loads nothing heavy):
 - :mod:`~audiostyle.data.render`: ``render_corpus``, soundfont rendering of paired clips.
 - :mod:`~audiostyle.data.prepare`: ``prepare_recordings``, clips cut from real recordings.
 - :mod:`~audiostyle.data.layout`: ``Corpus``, reading a data set folder.
+- :mod:`~audiostyle.data.pianoroll`: ``token_roll``, a clip's notes at the content token rate.
 """
 
 TRAIN_FONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from audiostyle.data.pianoroll import NOTE_PITCHES
 from audiostyle.errors import AudioStyleError
 from audiostyle.features.normalize import FeatureNorm, channels_to_complex, complex_to_channels
 from audiostyle.features.spectral import SpectralConfig, analyze, griffin_lim, istft
@@ -47,6 +48,10 @@ class FlagshipConfig:
     # Content encoder levels its input frame by frame (encoders.frame_normalize): the source
     # instrument's note envelopes (decay, sustain) never reach z_content.
     content_frame_norm: bool = False
+    # A linear head from each content token to the pitches sounding at its centre
+    # (data.pianoroll), trained by the objective's "notes" term on a rendered corpus's note
+    # lists: it asks z_content to keep every voice of a polyphonic texture, not just the loudest.
+    note_head: bool = False
     style_encoder: str = "transformer"
     power: float = 0.3
     init_gain: float = 0.5
@@ -107,6 +112,7 @@ class Flagship(WindowedModel, nn.Module):
             spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,
             cfg.memory, cfg.content_to_input, cfg.head_hidden,
         )
+        self.note_head = nn.Linear(d, NOTE_PITCHES) if cfg.note_head else None
         low_gain_init(self, cfg.init_gain)
         self.register_buffer("norm_mean", torch.zeros(2, n_bins))
         self.register_buffer("norm_std", torch.ones(2, n_bins))
@@ -144,6 +150,13 @@ class Flagship(WindowedModel, nn.Module):
     def encode_content(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // 4, D)``."""
         return self.content_encoder(x)
+
+    def note_logits(self, z_content: torch.Tensor) -> torch.Tensor:
+        """``z_content`` ``(B, S, D)`` -> pitch logits ``(B, S, NOTE_PITCHES)`` (MIDI
+        ``data.pianoroll.NOTE_LOW`` upwards); only for models built with ``note_head``."""
+        if self.note_head is None:
+            raise AudioStyleError("this model has no note head (model.note_head: false)")
+        return self.note_head(z_content)
 
     # -- decoder outputs -------------------------------------------------------------------------
     def to_spectrum(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:

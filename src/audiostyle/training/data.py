@@ -3,7 +3,10 @@
 Each batch holds ``batch_size // K`` crops of every one of the ``K`` instruments (the paper's
 appendix: balanced class representatives per batch, which the contrastive and prototype losses
 need). With ``paired=True`` every crop also comes with the same time span of the same clip
-rendered by another instrument (same notes), for cross-reconstruction.
+rendered by another instrument (same notes), for cross-reconstruction. With ``notes`` every crop
+also comes with its piano roll at the content token rate
+(:func:`audiostyle.data.pianoroll.token_roll`), from the data set's note lists, for note
+supervision.
 
 Sampling runs in the training process: crops are slices of memory-mapped float16 arrays, far
 cheaper than worker processes on two cores. Under data parallelism each rank reads a disjoint
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from audiostyle.data.pianoroll import token_roll
 from audiostyle.errors import AudioStyleError
 
 
@@ -24,24 +28,30 @@ from audiostyle.errors import AudioStyleError
 class Batch:
     """``x``: compressed features ``(B, 2, T, n_bins)``; ``labels``: ``(B,)`` instrument indices.
 
-    Paired batches add ``pair_x`` (same clip and span, other instrument) and ``pair_labels``.
+    Paired batches add ``pair_x`` (same clip and span, other instrument) and ``pair_labels``;
+    batches with notes add ``notes`` ``(B, T // frames_per_token, NOTE_PITCHES)`` 0/1.
     """
 
     x: torch.Tensor
     labels: torch.Tensor
     pair_x: torch.Tensor | None = None
     pair_labels: torch.Tensor | None = None
+    notes: torch.Tensor | None = None
 
 
 class CropSampler:
-    """Draws balanced batches of ``crop_frames``-frame crops from one split."""
+    """Draws balanced batches of ``crop_frames``-frame crops from one split.
+
+    ``notes`` = ``(frames_per_token, frame_seconds)`` adds each crop's piano roll at that token
+    rate; every clip of the split must then have a notes file (rendered data sets do).
+    """
 
     def __init__(
         self, corpus, store, split: str, instruments: list[str], crop_frames: int,
-        paired: bool = False, rank: int = 0, world_size: int = 1,
+        paired: bool = False, rank: int = 0, world_size: int = 1, notes: tuple[int, float] | None = None,
     ):
         self.store, self.split, self.instruments = store, split, list(instruments)
-        self.crop_frames, self.paired = crop_frames, paired
+        self.crop_frames, self.paired, self.note_rate = crop_frames, paired, notes
         present = corpus.instruments(split)
         missing = [i for i in self.instruments if i not in present]
         if missing:
@@ -59,6 +69,15 @@ class CropSampler:
         self.paths = {(inst, cid): corpus.audio_path(split, inst, cid) for inst, ids in self.clips.items() for cid in ids}
         if paired:
             self.paths.update({(i, c): corpus.audio_path(split, i, c) for i in self.instruments for c in self.clips[i]})
+        self.notes = {}
+        if notes is not None:
+            for cid in sorted({c for ids in self.clips.values() for c in ids}):
+                found = corpus.notes(split, cid)
+                if found is None:
+                    raise AudioStyleError(
+                        f"{corpus.root}: note supervision needs a notes file for every clip, and split '{split}' "
+                        f"has none for clip '{cid}' (only rendered data sets have notes)")
+                self.notes[cid] = found
 
     def _features(self, inst: str, clip_id: str) -> np.ndarray:
         return self.store.get(self.split, inst, clip_id, self.paths[(inst, clip_id)])
@@ -83,13 +102,16 @@ class CropSampler:
         k = len(self.instruments)
         if batch_size % k:
             raise AudioStyleError(f"batch_size {batch_size} must be a multiple of the {k} instruments")
-        xs, labels, pxs, plabels = [], [], [], []
+        xs, labels, pxs, plabels, rolls = [], [], [], [], []
         for label, inst in enumerate(self.instruments):
             for cid in rng.choice(self.clips[inst], size=batch_size // k):
                 feats = self._features(inst, cid)
                 start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
                 xs.append(self._crop(feats, start))
                 labels.append(label)
+                if self.note_rate is not None:
+                    fpt, frame_seconds = self.note_rate
+                    rolls.append(token_roll(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
                 if self.paired:
                     other = int(rng.choice([j for j in range(k) if j != label]))
                     pxs.append(self._crop(self._features(self.instruments[other], cid), start))
@@ -97,4 +119,6 @@ class CropSampler:
         batch = Batch(torch.from_numpy(np.stack(xs)), torch.tensor(labels))
         if self.paired:
             batch.pair_x, batch.pair_labels = torch.from_numpy(np.stack(pxs)), torch.tensor(plabels)
+        if rolls:
+            batch.notes = torch.from_numpy(np.stack(rolls))
         return batch

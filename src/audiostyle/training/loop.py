@@ -161,9 +161,10 @@ def train(
         model.fit_statistics(corpus, store)
     objective = make_objective(model, tc)
     crop_frames = model.cfg.window_frames  # train on exactly the window inference uses
+    note_rate = (model.fpt, model.spectral.hop / model.spectral.sr) if getattr(objective, "needs_notes", False) else None
     sampler = CropSampler(
         corpus, store, "train", instruments, crop_frames, paired=getattr(objective, "paired", False),
-        rank=fabric.global_rank, world_size=fabric.world_size,
+        rank=fabric.global_rank, world_size=fabric.world_size, notes=note_rate,
     )
     sampler.warm_cache(progress=progress and fabric.is_global_zero)
 
@@ -225,6 +226,8 @@ def train(
         batch.x, batch.labels = fabric.to_device(batch.x), fabric.to_device(batch.labels)
         if batch.pair_x is not None:
             batch.pair_x, batch.pair_labels = fabric.to_device(batch.pair_x), fabric.to_device(batch.pair_labels)
+        if batch.notes is not None:
+            batch.notes = fabric.to_device(batch.notes)
 
         with fabric.autocast():
             g = objective.generator_losses(batch, step, tc["steps"])

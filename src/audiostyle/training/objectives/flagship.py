@@ -21,8 +21,8 @@ from audiostyle.config import take
 from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_db
 from audiostyle.losses import (
     class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
-    generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic,
-    reconstruction_losses,
+    generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
+    note_f1, reconstruction_losses,
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
@@ -40,6 +40,9 @@ DEFAULTS = {
         "cqt": 0.0,
         "info_nce": 0.1, "margin": 0.1, "hsic": 0.5, "adversarial": 0.1, "style_ce": 0.1, "cross_recon": 1.0,
         "style_transfer": 0.3,
+        # Note supervision of z_content through the model's note head (model.note_head): binary
+        # cross-entropy summed over pitches per token, from the data set's note lists. 0 = off.
+        "notes": 0.0,
     },
     "temperature": 0.1,
     "margin": 1.0,
@@ -122,6 +125,10 @@ class FlagshipObjective:
         )
         if self.cfg["content_eq_db"] < 0:
             raise ValueError(f"train.objective.content_eq_db must be >= 0, got {self.cfg['content_eq_db']}")
+        if self.cfg["weights"]["notes"] < 0:
+            raise ValueError(f"train.objective.weights.notes must be >= 0, got {self.cfg['weights']['notes']}")
+        if self.needs_notes and getattr(model, "note_head", None) is None:
+            raise ValueError("train.objective.weights.notes > 0 needs a model with a note head (model.note_head: true)")
         self._bin_hz = bin_frequencies(model.spectral)
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
@@ -129,6 +136,11 @@ class FlagshipObjective:
     @property
     def paired(self) -> bool:
         return bool(self.cfg["paired"])
+
+    @property
+    def needs_notes(self) -> bool:
+        """Whether batches must carry piano rolls (``Batch.notes``) for the note term."""
+        return self.cfg["weights"]["notes"] > 0
 
     # -- curriculum --------------------------------------------------------------------------
     def term_scales(self, step: int, total: int) -> dict[str, float]:
@@ -176,6 +188,15 @@ class FlagshipObjective:
             )
             out["cross_recon"] = cross["total"]
             total_loss = total_loss + w["cross_recon"] * cross["total"]
+
+        if self.needs_notes:
+            # From step 0, like reconstruction: what the notes are is never in question.
+            if batch.notes is None:
+                raise ValueError("the note term needs batches with piano rolls (CropSampler(notes=...))")
+            logits = m.note_logits(z_content)
+            out["notes"] = note_activation_loss(logits, batch.notes)
+            out["notes_f1"] = note_f1(logits.detach(), batch.notes)
+            total_loss = total_loss + w["notes"] * out["notes"]
 
         out["info_nce"] = info_nce(z_style, labels, self.cfg["temperature"])
         out["margin"] = margin_loss(prototypes[present], self.cfg["margin"])

@@ -1,0 +1,28 @@
+"""Known answers for piano rolls at the content token rate."""
+
+import numpy as np
+
+from audiostyle.data.pianoroll import NOTE_HIGH, NOTE_LOW, NOTE_PITCHES, token_roll
+
+
+def test_token_centres_and_crop_offset():
+    # 1 frame = 0.1 s, 2 frames a token: token s of a crop at frame 0 is centred on 0.2 s * s + 0.05 s
+    notes = [(0.0, 0.1, 60), (0.1, 0.45, 64), (0.3, 1.0, 67)]
+    roll = token_roll(notes, 4, 2, 0.1)
+    assert roll.shape == (4, NOTE_PITCHES) and roll.dtype == np.float32
+    centres_hit = {p + NOTE_LOW: np.flatnonzero(roll[:, p]).tolist() for p in np.flatnonzero(roll.any(axis=0))}
+    # centres 0.05, 0.25, 0.45, 0.65: 60 sounds at 0.05; 64 on [0.1, 0.45) holds 0.25 but not 0.45
+    assert centres_hit == {60: [0], 64: [1], 67: [2, 3]}
+    # the same notes seen from a crop starting 3 frames (0.3 s) later: centres 0.35 .. 0.95
+    later = token_roll(notes, 4, 2, 0.1, start_frame=3)
+    assert np.flatnonzero(later[:, 64 - NOTE_LOW]).tolist() == [0]
+    assert np.flatnonzero(later[:, 67 - NOTE_LOW]).tolist() == [0, 1, 2, 3]
+    assert later[:, 60 - NOTE_LOW].sum() == 0
+
+
+def test_pitches_outside_the_range_are_left_out_and_chords_stack():
+    notes = [(0.0, 1.0, NOTE_LOW - 1), (0.0, 1.0, NOTE_HIGH + 1), (0.0, 1.0, NOTE_LOW), (0.0, 1.0, NOTE_HIGH), (0.0, 1.0, 72)]
+    roll = token_roll(notes, 3, 4, 0.01)
+    assert roll.sum(axis=1).tolist() == [3.0, 3.0, 3.0]
+    assert roll[0, 0] == 1 and roll[0, -1] == 1 and roll[0, 72 - NOTE_LOW] == 1
+    assert token_roll([], 5, 4, 0.01).sum() == 0
