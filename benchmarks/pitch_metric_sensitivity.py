@@ -9,8 +9,8 @@ voice. For every clip of the split, each instrument's rendering is scored agains
 notes and timing are untouched: the same notes rendered by the other instrument, and the clip
 itself through smooth random equalisers of up to +-3, +-6 and +-12 dB (6 control frequencies,
 as the flagship's content equaliser draws them; seeded). Prints the mean per source kind and
-instrument. A metric diagnostic, not a speed benchmark: ~4 minutes on 2 cores with
-``--max-clips 12`` (24 clips), ~15 minutes for the whole test split.
+instrument. A metric diagnostic, not a speed benchmark: ~17 minutes on 2 cores for the whole
+test split, ~4 minutes with ``--max-clips 12``.
 """
 
 from __future__ import annotations
