@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 from pathlib import Path
 
 import soundfile as sf
 import torch
 from _corpus import clips_of
 
+from audiostyle.data.layout import Corpus
 from audiostyle.data.pianoroll import token_roll
+from audiostyle.losses.notes import note_f1
 
 
 def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -36,8 +37,11 @@ def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, 
     rendering; the CQT is the model's standardised input magnitude, averaged over each token."""
     out = []
     frame_seconds = model.spectral.hop / model.spectral.sr
+    corpus = Corpus(data)
     for clip in clips:
-        notes = json.loads((data / split / "notes" / f"{clip['clip_id']}.json").read_text())
+        notes = corpus.notes(split, clip["clip_id"])
+        if notes is None:
+            raise SystemExit(f"{data}: split '{split}' has no notes file for clip '{clip['clip_id']}' (render the corpus)")
         for inst in model.cfg.instruments:
             wave, _ = sf.read(data / split / inst / f"{clip['clip_id']}.wav", dtype="float32")
             with torch.no_grad():
@@ -61,13 +65,6 @@ def fit_probe(z: torch.Tensor, y: torch.Tensor, hidden: int, steps: int = 600) -
         torch.nn.functional.binary_cross_entropy_with_logits(probe(z), y).backward()
         opt.step()
     return probe.eval()
-
-
-def note_f1(pred: torch.Tensor, truth: torch.Tensor) -> float:
-    """Micro F1 of 0/1 rolls ``(N, P)``."""
-    tp = float((pred * truth).sum())
-    denom = float(pred.sum() + truth.sum())
-    return 2 * tp / denom if denom else float("nan")
 
 
 def main() -> None:
@@ -109,7 +106,7 @@ def main() -> None:
             for idx, mean, std, probe in columns.values():
                 with torch.no_grad():
                     logits = probe((torch.cat([i[idx] for i in items]) - mean) / std)
-                scores.append(note_f1((logits > 0).float(), y))
+                scores.append(float(note_f1(logits, y)))
             cells = " | ".join(f"{s:.3f}" for s in scores)
             print(f"| {split} | {kind} | {inst} | {cells} | {float(y.sum(1).mean()):.2f} |")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from audiostyle.features.spectral import SpectralConfig
+from audiostyle.features.spectral import SpectralConfig, cqt_frequencies
 
 EQ_FMIN = 40.0  # Hz: the lowest control point; bins below it take its gain
 
@@ -21,8 +21,7 @@ EQ_FMIN = 40.0  # Hz: the lowest control point; bins below it take its gain
 def bin_frequencies(cfg: SpectralConfig = SpectralConfig()) -> torch.Tensor:
     """Centre frequency in Hz of every input bin, ``(n_bins,)``: the STFT bins, then the CQT bins."""
     stft = np.arange(cfg.stft_bins) * cfg.sr / cfg.n_fft
-    cqt = cfg.cqt_fmin * 2.0 ** (np.arange(cfg.cqt_bins) / cfg.cqt_bins_per_octave)
-    return torch.from_numpy(np.concatenate([stft, cqt])).float()
+    return torch.from_numpy(np.concatenate([stft, cqt_frequencies(cfg)])).float()
 
 
 def random_eq_db(n: int, freqs: torch.Tensor, max_db: float, points: int = 6, fmax: float | None = None) -> torch.Tensor:

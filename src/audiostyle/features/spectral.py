@@ -78,6 +78,11 @@ def istft(spec: torch.Tensor, length: int | None = None, cfg: SpectralConfig = S
     )
 
 
+def cqt_frequencies(cfg: SpectralConfig = SpectralConfig()) -> np.ndarray:
+    """Centre frequency in Hz of every CQT bin, ``(cqt_bins,)``, from ``cqt_fmin`` upwards."""
+    return cfg.cqt_fmin * 2.0 ** (np.arange(cfg.cqt_bins) / cfg.cqt_bins_per_octave)
+
+
 @lru_cache(maxsize=4)
 def _cqt_kernel_np(cfg: SpectralConfig) -> tuple[np.ndarray, int, int]:
     """Spectral CQT kernel, trimmed to its non-zero columns.
@@ -87,7 +92,7 @@ def _cqt_kernel_np(cfg: SpectralConfig) -> tuple[np.ndarray, int, int]:
         of an ``n_long``-point FFT.
     """
     q = 1.0 / (2.0 ** (1.0 / cfg.cqt_bins_per_octave) - 1.0)
-    freqs = cfg.cqt_fmin * 2.0 ** (np.arange(cfg.cqt_bins) / cfg.cqt_bins_per_octave)
+    freqs = cqt_frequencies(cfg)
     if freqs[-1] * (1 + 0.5 / q) >= cfg.sr / 2:
         raise ValueError(f"CQT top bin {freqs[-1]:.0f} Hz is above Nyquist for sr={cfg.sr}")
     lengths = np.ceil(q * cfg.sr / freqs).astype(int)
