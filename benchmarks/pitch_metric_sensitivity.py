@@ -8,15 +8,19 @@ the tracker hears as dominant, so a change of spectral balance alone can move it
 voice. For every clip of the split, each instrument's rendering is scored against copies whose
 notes and timing are untouched: the same notes rendered by the other instrument, and the clip
 itself through smooth random equalisers of up to +-3, +-6 and +-12 dB (6 control frequencies,
-as the flagship's content equaliser draws them; seeded). Prints the mean per source kind and
-instrument. A metric diagnostic, not a speed benchmark: ~17 minutes on 2 cores for the whole
-test split, ~4 minutes with ``--max-clips 12``.
+as the flagship's content equaliser draws them; seeded), and the same notes by the same
+instrument rendered with the corpus's training soundfont: the timbre a model trained on the
+training split learns, so the score a perfect rendering of the notes in that timbre would get.
+``--variants`` picks the columns (default all). Prints the mean per source kind and
+instrument. A metric diagnostic, not a speed benchmark: ~20 minutes on 2 cores for the whole
+test split with every column, ~4 minutes for the training font alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 
 import numpy as np
 import soundfile as sf
@@ -24,22 +28,33 @@ import torch
 from _corpus import add_clip_arguments, clips_of, print_kind_table
 
 EQ_DB = (3.0, 6.0, 12.0)
+VARIANTS = ("other", "eq", "font")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_clip_arguments(ap)
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="comma-separated columns: other (instrument), eq, font (training soundfont)")
     args = ap.parse_args()
+    variants = args.variants.split(",")
+    if not variants or set(variants) - set(VARIANTS):
+        raise SystemExit(f"--variants: choose from {', '.join(VARIANTS)}, got {args.variants!r}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
+    from audiostyle.data.render import rerender
+    from audiostyle.errors import AudioStyleError
     from audiostyle.features.equalize import bin_frequencies, random_eq_db
     from audiostyle.features.spectral import SpectralConfig, istft, stft
     from audiostyle.metrics.pitch import pitch_correlation
 
     cfg = SpectralConfig()
     freqs = bin_frequencies(cfg)[: cfg.stft_bins]
-    columns = ["other instrument, same notes"] + [f"same clip, EQ +-{db:g} dB" for db in EQ_DB]
+    train_font = json.loads((args.data / "manifest.json").read_text())["fonts"]["train"]
+    columns = (["other instrument, same notes"] * ("other" in variants)
+               + [f"same clip, EQ +-{db:g} dB" for db in EQ_DB] * ("eq" in variants)
+               + ["same instrument, training font"] * ("font" in variants))
     scores = collections.defaultdict(list)
     instruments = ("piano", "violin")
     for clip in clips_of(args.data, args.split, args.max_clips):
@@ -53,12 +68,18 @@ def main() -> None:
             wave = waves[inst]
             other = waves[instruments[1 - instruments.index(inst)]]
             n = min(len(wave), len(other))
-            spec = stft(torch.from_numpy(wave)[None], cfg)  # (1, F, T)
-            variants = [other[:n]]
-            for db in EQ_DB:
-                gain = 10.0 ** (random_eq_db(1, freqs, db)[0] / 20.0)  # (F,)
-                variants.append(istft(spec * gain[None, :, None], length=len(wave), cfg=cfg)[0].numpy())
-            for name, est in zip(columns, variants):
+            copies = [other[:n]] if "other" in variants else []
+            if "eq" in variants:
+                spec = stft(torch.from_numpy(wave)[None], cfg)  # (1, F, T)
+                for db in EQ_DB:
+                    gain = 10.0 ** (random_eq_db(1, freqs, db)[0] / 20.0)  # (F,)
+                    copies.append(istft(spec * gain[None, :, None], length=len(wave), cfg=cfg)[0].numpy())
+            if "font" in variants:
+                try:
+                    copies.append(rerender(args.data, args.split, clip["clip_id"], inst, font=train_font))
+                except AudioStyleError as exc:
+                    raise SystemExit(str(exc)) from None
+            for name, est in zip(columns, copies):
                 r = pitch_correlation(wave[: len(est)], est, sr)
                 if np.isfinite(r):
                     scores[(clip["source_kind"], inst, name)].append(r)

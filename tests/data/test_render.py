@@ -96,6 +96,31 @@ def test_every_wav_is_exactly_its_notes_json_rendered(rendered):
                 expected = R.finish(R.render_notes(clips[cid]["font"], program, notes, vels, N))
                 got, _ = sf.read(str(ds.audio_path(split, name, cid)), dtype="float32")
                 assert np.max(np.abs(got - np.clip(expected, -1, 1))) <= 1.5 / 32768, (split, name, cid)
+                again = np.clip(R.rerender(out, split, cid, name), -1, 1)
+                assert np.max(np.abs(got - again)) <= 1.5 / 32768, (split, name, cid)
+
+
+def test_rerender_with_the_training_font_and_its_refusals(rendered):
+    """A test clip re-rendered in the training font is the training font's rendering of its
+    notes: not the stored test-font WAV, the same length and level."""
+    out, _ = rendered
+    ds = Corpus(out)
+    cid = ds.clip_ids("test")[0]
+    notes = ds.notes("test", cid)
+    _, vels = R.note_velocities(0, 2, int(cid.rsplit("_", 1)[1]), len(notes))
+    expected = R.finish(R.render_notes(TRAIN_FONT, 40, notes, vels, N))
+    got = R.rerender(out, "test", cid, "violin", font=TRAIN_FONT)
+    np.testing.assert_array_equal(got, expected)
+    stored, _ = sf.read(str(ds.audio_path("test", "violin", cid)), dtype="float32")
+    assert got.shape == stored.shape and np.max(np.abs(got - stored)) > 0.05
+    with pytest.raises(AudioStyleError, match="no clip 'test_99999'"):
+        R.rerender(out, "test", "test_99999", "violin")
+    (out / "test" / "notes" / f"{cid}.json").rename(out / "notes.bak")
+    try:
+        with pytest.raises(AudioStyleError, match="has no notes file"):
+            R.rerender(out, "test", cid, "violin")
+    finally:
+        (out / "notes.bak").rename(out / "test" / "notes" / f"{cid}.json")
 
 
 def test_split_by_work_and_fonts(rendered):
