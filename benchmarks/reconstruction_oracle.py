@@ -6,8 +6,12 @@ For the first model window (3 s) of every clip of the split, each instrument's r
 reconstructed with its own instrument, and three waveforms are scored against the input with
 the harness's pitch correlation (PESTO f0 contours): the decoded spectrum as inference inverts
 it; the decoded magnitude with the input's true phase; the input's true magnitude with the
-decoded phase. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
-diagnostic, not a speed benchmark: it takes ~3 minutes on 2 cores for the 77 test pairs.
+decoded phase. Two more columns compare with the same notes rendered by the corpus's training
+soundfont (the timbre the model learned): that rendering scored against the input, and the
+decoded spectrum scored against that rendering instead of the input; on the test split they
+tell how much of the shortfall is the model rendering its training font's balance of voices
+rather than the input's. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
+diagnostic, not a speed benchmark: it takes ~4 minutes on 2 cores for the 77 test pairs.
 ``--split train --max-clips 40`` (the first 40 clips of each source kind) tells underfitting
 from a failure to generalise to unseen works and the unseen font.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 
 import numpy as np
 import soundfile as sf
@@ -23,6 +28,7 @@ import torch
 from _corpus import add_clip_arguments, clips_of, print_kind_table
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
+FONT_COLUMNS = ("training-font rendering", "decoded vs training-font rendering")
 
 
 def main() -> None:
@@ -33,12 +39,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import audiostyle
+    from audiostyle.data.render import rerender
+    from audiostyle.errors import AudioStyleError
     from audiostyle.features.spectral import istft
     from audiostyle.metrics.pitch import pitch_correlation
 
     model = audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()
     clips = clips_of(args.data, args.split, args.max_clips)
     scores = collections.defaultdict(list)
+    train_font = json.loads((args.data / "manifest.json").read_text())["fonts"]["train"]
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
             wave, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
@@ -49,13 +58,21 @@ def main() -> None:
                 true = model.target_spectrum(x)
             n = (decoded.shape[-1] - 1) * model.spectral.hop
             spectra = (decoded, torch.polar(decoded.abs(), true.angle()), torch.polar(true.abs(), decoded.angle()))
-            for name, spec in zip(VARIANTS, spectra):
-                r = pitch_correlation(wave[0, :n].numpy(), istft(spec, length=n, cfg=model.spectral)[0].numpy(), sr)
+            heard = wave[0, :n].numpy()
+            waves = {name: istft(spec, length=n, cfg=model.spectral)[0].numpy() for name, spec in zip(VARIANTS, spectra)}
+            try:
+                font_copy = rerender(args.data, args.split, clip["clip_id"], inst, font=train_font)[:n]
+            except AudioStyleError as exc:  # prepared recordings have no notes to render again
+                raise SystemExit(str(exc)) from None
+            pairs = [(heard, waves[name], name) for name in VARIANTS]
+            pairs += [(heard, font_copy, FONT_COLUMNS[0]), (font_copy, waves["decoded"], FONT_COLUMNS[1])]
+            for ref, est, name in pairs:
+                r = pitch_correlation(ref, est, sr)
                 if np.isfinite(r):
                     scores[(clip["source_kind"], inst, name)].append(r)
 
     title = f"reconstruction pitch correlation, first window of each {args.split} clip ({args.model})"
-    print_kind_table(title, list(VARIANTS), scores)
+    print_kind_table(title, list(VARIANTS + FONT_COLUMNS), scores)
 
 
 if __name__ == "__main__":
