@@ -10,8 +10,10 @@ decoded phase. Two more columns compare with the same notes rendered by the corp
 soundfont (the timbre the model learned): that rendering scored against the input, and the
 decoded spectrum scored against that rendering instead of the input; on the test split they
 tell how much of the shortfall is the model rendering its training font's balance of voices
-rather than the input's. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
-diagnostic, not a speed benchmark: it takes ~4 minutes on 2 cores for the 77 test pairs.
+rather than the input's. The last column decodes with the clip's own style embedding (the
+mean ``z_style`` over its windows, as one-shot transfer computes it) instead of the instrument's
+prototype: whether the style path carries anything of the clip beyond its instrument. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
+diagnostic, not a speed benchmark: it takes ~5 minutes on 2 cores for the 77 test pairs.
 ``--split train --max-clips 40`` (the first 40 clips of each source kind) tells underfitting
 from a failure to generalise to unseen works and the unseen font.
 """
@@ -29,6 +31,7 @@ from _corpus import add_clip_arguments, clips_of, print_kind_table
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 FONT_COLUMNS = ("training-font rendering", "decoded vs training-font rendering")
+OWN_STYLE = "decoded with the clip's own z_style"
 
 
 def main() -> None:
@@ -50,11 +53,13 @@ def main() -> None:
     train_font = json.loads((args.data / "manifest.json").read_text())["fonts"]["train"]
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
-            wave, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
-            wave = torch.from_numpy(wave[: model.window_samples])[None]
+            full, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            wave = torch.from_numpy(full[: model.window_samples])[None]
             with torch.no_grad():
                 x = model.features(wave)
-                decoded = model.generate(model.encode_content(x), model.prototypes[k][None])
+                z_content = model.encode_content(x)
+                decoded = model.generate(z_content, model.prototypes[k][None])
+                own_style = model.generate(z_content, model.style_vector(inst, reference=torch.from_numpy(full))[None])
                 true = model.target_spectrum(x)
             n = (decoded.shape[-1] - 1) * model.spectral.hop
             spectra = (decoded, torch.polar(decoded.abs(), true.angle()), torch.polar(true.abs(), decoded.angle()))
@@ -66,13 +71,14 @@ def main() -> None:
                 raise SystemExit(str(exc)) from None
             pairs = [(heard, waves[name], name) for name in VARIANTS]
             pairs += [(heard, font_copy, FONT_COLUMNS[0]), (font_copy, waves["decoded"], FONT_COLUMNS[1])]
+            pairs.append((heard, istft(own_style, length=n, cfg=model.spectral)[0].numpy(), OWN_STYLE))
             for ref, est, name in pairs:
                 r = pitch_correlation(ref, est, sr)
                 if np.isfinite(r):
                     scores[(clip["source_kind"], inst, name)].append(r)
 
     title = f"reconstruction pitch correlation, first window of each {args.split} clip ({args.model})"
-    print_kind_table(title, list(VARIANTS + FONT_COLUMNS), scores)
+    print_kind_table(title, [*VARIANTS, *FONT_COLUMNS, OWN_STYLE], scores)
 
 
 if __name__ == "__main__":
