@@ -33,6 +33,32 @@ def print_kind_table(title: str, columns: list[str], scores: dict) -> None:
         print(f"| {kind} | {inst} | " + " | ".join(cells) + " |")
 
 
+def training_font_renderer(data: Path):
+    """``render(split, clip_id, instrument) -> (samples,)``: a clip of the rendered corpus at
+    ``data`` synthesised again in its training soundfont (``audiostyle.data.render.rerender``),
+    the manifest read once. Exits with the one-line reason when the corpus cannot be re-rendered
+    (prepared recordings have no notes)."""
+    from audiostyle.data.layout import Corpus
+    from audiostyle.data.render import rerender
+    from audiostyle.errors import AudioStyleError
+
+    try:
+        corpus = Corpus(data)
+        font = corpus.manifest["fonts"]["train"]
+    except AudioStyleError as exc:
+        raise SystemExit(str(exc)) from None
+    except KeyError:
+        raise SystemExit(f"{data}: the manifest names no training soundfont (not a rendered corpus)") from None
+
+    def render(split: str, clip_id: str, instrument: str):
+        try:
+            return rerender(corpus, split, clip_id, instrument, font=font)
+        except AudioStyleError as exc:
+            raise SystemExit(str(exc)) from None
+
+    return render
+
+
 def add_clip_arguments(ap: argparse.ArgumentParser) -> None:
     """The options every per-clip diagnostic takes: ``--data``, ``--split``, ``--max-clips``,
     ``--threads``."""

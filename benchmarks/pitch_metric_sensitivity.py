@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table
+from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
 
 EQ_DB = (3.0, 6.0, 12.0)
 VARIANTS = ("other", "eq", "font")
@@ -43,15 +42,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    from audiostyle.data.render import rerender
-    from audiostyle.errors import AudioStyleError
     from audiostyle.features.equalize import bin_frequencies, random_eq_db
     from audiostyle.features.spectral import SpectralConfig, istft, stft
     from audiostyle.metrics.pitch import pitch_correlation
 
     cfg = SpectralConfig()
     freqs = bin_frequencies(cfg)[: cfg.stft_bins]
-    train_font = json.loads((args.data / "manifest.json").read_text())["fonts"]["train"]
+    in_training_font = training_font_renderer(args.data) if "font" in variants else None
     columns = (["other instrument, same notes"] * ("other" in variants)
                + [f"same clip, EQ +-{db:g} dB" for db in EQ_DB] * ("eq" in variants)
                + ["same instrument, training font"] * ("font" in variants))
@@ -74,11 +71,8 @@ def main() -> None:
                 for db in EQ_DB:
                     gain = 10.0 ** (random_eq_db(1, freqs, db)[0] / 20.0)  # (F,)
                     copies.append(istft(spec * gain[None, :, None], length=len(wave), cfg=cfg)[0].numpy())
-            if "font" in variants:
-                try:
-                    copies.append(rerender(args.data, args.split, clip["clip_id"], inst, font=train_font))
-                except AudioStyleError as exc:
-                    raise SystemExit(str(exc)) from None
+            if in_training_font is not None:
+                copies.append(in_training_font(args.split, clip["clip_id"], inst))
             for name, est in zip(columns, copies):
                 r = pitch_correlation(wave[: len(est)], est, sr)
                 if np.isfinite(r):

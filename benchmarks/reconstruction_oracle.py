@@ -11,8 +11,9 @@ soundfont (the timbre the model learned): that rendering scored against the inpu
 decoded spectrum scored against that rendering instead of the input; on the test split they
 tell how much of the shortfall is the model rendering its training font's balance of voices
 rather than the input's. The last column decodes with the clip's own style embedding (the
-mean ``z_style`` over its windows, as one-shot transfer computes it) instead of the instrument's
-prototype: whether the style path carries anything of the clip beyond its instrument. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
+mean ``z_style`` over its windows, as one-shot transfer computes it) instead of the
+instrument's prototype: whether the style path carries anything of the clip beyond its
+instrument. Prints the mean per source kind (chorale, fiddle) and instrument. A quality
 diagnostic, not a speed benchmark: it takes ~5 minutes on 2 cores for the 77 test pairs.
 ``--split train --max-clips 40`` (the first 40 clips of each source kind) tells underfitting
 from a failure to generalise to unseen works and the unseen font.
@@ -22,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table
+from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 FONT_COLUMNS = ("training-font rendering", "decoded vs training-font rendering")
@@ -42,15 +42,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import audiostyle
-    from audiostyle.data.render import rerender
-    from audiostyle.errors import AudioStyleError
     from audiostyle.features.spectral import istft
     from audiostyle.metrics.pitch import pitch_correlation
 
     model = audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()
     clips = clips_of(args.data, args.split, args.max_clips)
     scores = collections.defaultdict(list)
-    train_font = json.loads((args.data / "manifest.json").read_text())["fonts"]["train"]
+    in_training_font = training_font_renderer(args.data)
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
             full, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
@@ -65,10 +63,7 @@ def main() -> None:
             spectra = (decoded, torch.polar(decoded.abs(), true.angle()), torch.polar(true.abs(), decoded.angle()))
             heard = wave[0, :n].numpy()
             waves = {name: istft(spec, length=n, cfg=model.spectral)[0].numpy() for name, spec in zip(VARIANTS, spectra)}
-            try:
-                font_copy = rerender(args.data, args.split, clip["clip_id"], inst, font=train_font)[:n]
-            except AudioStyleError as exc:  # prepared recordings have no notes to render again
-                raise SystemExit(str(exc)) from None
+            font_copy = in_training_font(args.split, clip["clip_id"], inst)[:n]
             pairs = [(heard, waves[name], name) for name in VARIANTS]
             pairs += [(heard, font_copy, FONT_COLUMNS[0]), (font_copy, waves["decoded"], FONT_COLUMNS[1])]
             pairs.append((heard, istft(own_style, length=n, cfg=model.spectral)[0].numpy(), OWN_STYLE))

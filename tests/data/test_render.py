@@ -111,6 +111,7 @@ def test_rerender_with_the_training_font_and_its_refusals(rendered):
     expected = R.finish(R.render_notes(TRAIN_FONT, 40, notes, vels, N))
     got = R.rerender(out, "test", cid, "violin", font=TRAIN_FONT)
     np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(R.rerender(ds, "test", cid, "violin", font=TRAIN_FONT), expected)
     stored, _ = sf.read(str(ds.audio_path("test", "violin", cid)), dtype="float32")
     assert got.shape == stored.shape and np.max(np.abs(got - stored)) > 0.05
     with pytest.raises(AudioStyleError, match="no clip 'test_99999'"):

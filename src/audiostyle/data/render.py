@@ -142,31 +142,35 @@ def note_velocities(seed: int, stream: int, index: int, n_notes: int) -> tuple[i
     return base, [int(v) for v in np.clip(base + jitter, 1, 127)]
 
 
-def rerender(corpus_dir: str | Path, split: str, clip_id: str, instrument: str, font: str | Path | None = None) -> np.ndarray:
+def rerender(corpus, split: str, clip_id: str, instrument: str, font: str | Path | None = None) -> np.ndarray:
     """A clip of a rendered corpus synthesised again from its notes file, as ``render_corpus``
     made it (same velocities, length and level), optionally with another soundfont.
 
-    Returns ``(samples_per_clip,)`` float32 at 22050 Hz. With ``font=None`` it is the stored
-    WAV up to 16-bit rounding; with the training font on a test clip it is the same notes in
-    the timbre the models were trained on.
+    Args:
+        corpus: the data set folder, or a :class:`~audiostyle.data.layout.Corpus` already open
+            (callers re-rendering many clips pass one, so the manifest is read once).
+    Returns:
+        ``(samples_per_clip,)`` float32 at 22050 Hz. With ``font=None`` it is the stored WAV up
+        to 16-bit rounding; with the training font on a test clip it is the same notes in the
+        timbre the models were trained on.
     Raises:
         AudioStyleError: not a rendered corpus, unknown clip, no notes file, missing font.
     """
     from audiostyle.data.instruments import resolve_instrument
     from audiostyle.data.layout import Corpus
 
-    ds = Corpus(corpus_dir)
+    ds = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     if ds.manifest.get("kind") != "rendered":
-        raise AudioStyleError(f"{corpus_dir}: not a rendered corpus (manifest kind {ds.manifest.get('kind')!r})")
-    clips = {c["clip_id"]: c for c in ds.manifest["clips"] if c["split"] == split}
-    if clip_id not in clips:
-        raise AudioStyleError(f"{corpus_dir}: no clip {clip_id!r} in split {split!r}")
+        raise AudioStyleError(f"{ds.root}: not a rendered corpus (manifest kind {ds.manifest.get('kind')!r})")
+    clip = next((c for c in ds.manifest["clips"] if c["split"] == split and c["clip_id"] == clip_id), None)
+    if clip is None:
+        raise AudioStyleError(f"{ds.root}: no clip {clip_id!r} in split {split!r}")
     notes = ds.notes(split, clip_id)
     if notes is None:
-        raise AudioStyleError(f"{corpus_dir}: clip {clip_id!r} has no notes file")
+        raise AudioStyleError(f"{ds.root}: clip {clip_id!r} has no notes file")
     index = int(clip_id.rsplit("_", 1)[1])
     _, vels = note_velocities(int(ds.manifest["seed"]), SPLITS.index(split), index, len(notes))
-    font = str(check_font(font if font is not None else clips[clip_id]["font"]))
+    font = str(check_font(font if font is not None else clip["font"]))
     raw = render_notes(font, resolve_instrument(instrument).program, notes, vels, int(ds.manifest["samples_per_clip"]))
     return finish(raw)
 
