@@ -91,7 +91,11 @@ class Transfer:
         ref = None
         if reference is not None:
             ref = resample(np.asarray(reference, dtype=np.float32).reshape(-1), int(reference_sr or sr), self.sr)
-        style = self.model.style_vector(to, None if ref is None else torch.from_numpy(ref))
+        if ref is None and source == to and hasattr(self.model, "reconstruction_style"):
+            # a reconstruction: the model may take part of the style from the input itself
+            style = self.model.reconstruction_style(to, torch.from_numpy(x))
+        else:
+            style = self.model.style_vector(to, None if ref is None else torch.from_numpy(ref))
         return self._run(x, style, progress, source_index), self.sr
 
     def _run(self, x: np.ndarray, style: torch.Tensor, progress: bool, source: int | None = None) -> np.ndarray:

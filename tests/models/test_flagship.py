@@ -103,6 +103,40 @@ def test_style_gain_extrapolates_the_prototype_away_from_the_others():
     torch.testing.assert_close(m.style_vector("violin"), p[1] + 0.5 * (p[1] - (p[0] + p[2]) / 2))
 
 
+def test_reconstruction_style_blends_the_prototype_with_the_clip_own_style():
+    m = _tiny()
+    m.prototypes.copy_(torch.randn_like(m.prototypes))
+    wave = 0.05 * torch.randn(m.window_samples * 2)
+    own = m.style_vector("piano", wave)
+    assert not torch.allclose(own, m.prototypes[0])
+    torch.testing.assert_close(m.reconstruction_style("piano", wave), m.prototypes[0])  # 0: the paper
+    m.cfg.recon_own_style = 1.0
+    torch.testing.assert_close(m.reconstruction_style("piano", wave), own)
+    m.cfg.recon_own_style = 0.25
+    torch.testing.assert_close(m.reconstruction_style("piano", wave), 0.75 * m.prototypes[0] + 0.25 * own)
+
+
+def test_transfer_takes_the_input_own_style_only_for_a_reconstruction():
+    import numpy as np
+
+    from audiostyle.inference import Transfer
+
+    m = _tiny()
+    m.prototypes.copy_(torch.randn_like(m.prototypes))
+    m.cfg.recon_own_style = 1.0
+    seen = []
+    window = m.transfer_window
+    m.transfer_window = lambda wave, style: seen.append(style[0].clone()) or window(wave, style)
+    wave = (0.05 * np.random.default_rng(0).standard_normal(m.window_samples)).astype(np.float32)
+    t = Transfer(m)
+    t.transfer(wave, t.sr, to="piano", source="piano")
+    t.transfer(wave, t.sr, to="violin", source="piano")
+    t.transfer(wave, t.sr, to="piano")  # source unknown: not known to be a reconstruction
+    torch.testing.assert_close(seen[0], m.style_vector("piano", torch.from_numpy(wave)))
+    torch.testing.assert_close(seen[1], m.prototypes[1])
+    torch.testing.assert_close(seen[2], m.prototypes[0])
+
+
 def test_checkpoint_round_trip_and_corruption(tmp_path):
     m = _tiny(memory="S+1")
     m.prototypes.normal_()

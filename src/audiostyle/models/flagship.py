@@ -67,6 +67,10 @@ class FlagshipConfig:
     # Inference only: push the target prototype away from the other instruments' mean,
     # z = p + style_gain * (p - mean of the others); 0 uses the prototype as it is.
     style_gain: float = 0.0
+    # Inference only, reconstruction (target instrument = the input's, when the caller names
+    # the source): blend the prototype with the input's own mean z_style,
+    # z = (1 - a) * prototype + a * z_style(input); 0 = the prototype alone, as in the paper.
+    recon_own_style: float = 0.0
 
     def __post_init__(self):
         if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
@@ -93,7 +97,7 @@ class Flagship(WindowedModel, nn.Module):
 
     kind = "flagship"
     # Griffin-Lim steps from the decoded phase; prototype extrapolation (see FlagshipConfig)
-    INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float}
+    INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float, "recon_own_style": float}
 
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
@@ -214,6 +218,16 @@ class Flagship(WindowedModel, nn.Module):
         starts = range(0, reference.shape[0] - win + 1, win // 2)
         windows = torch.stack([reference[s : s + win] for s in starts])[:32]
         return self.encode_style(self.features(windows)).mean(dim=0)
+
+    @torch.no_grad()
+    def reconstruction_style(self, to: str, wave: torch.Tensor) -> torch.Tensor:
+        """Style ``(D,)`` for re-rendering ``wave`` ``(N,)`` with its own instrument ``to``:
+        the prototype blended with the clip's own mean ``z_style`` by ``cfg.recon_own_style``."""
+        prototype = self.style_vector(to)
+        share = float(self.cfg.recon_own_style)
+        if share <= 0 or isinstance(self.style_encoder, ClassStyle):
+            return prototype
+        return (1.0 - share) * prototype + share * self.style_vector(to, wave)
 
     @torch.no_grad()
     def transfer_window(self, wave: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from audiostyle.errors import AudioStyleError
 
 #: value ranges the settings must respect, by name (inclusive bounds; None = unbounded)
-_RANGES = {"strength": (0.0, 1.0), "eta": (0.0, None), "ddim_steps": (1, None)}
+_RANGES = {"strength": (0.0, 1.0), "eta": (0.0, None), "ddim_steps": (1, None), "recon_own_style": (0.0, 1.0)}
 
 
 def parse_pairs(pairs: list[str] | None) -> dict[str, str]:

@@ -76,6 +76,15 @@ DEFAULTS = {
     # font per instrument; this asks z_content to hold the notes and not that font's envelope.
     "content_eq_db": 0.0,
     "content_eq_points": 6,
+    # Whole clip (style encoder input and reconstruction target) randomly equalised per clip,
+    # before the content encoder's own equaliser: clips of one instrument then differ in their
+    # balance of registers, which only z_style can carry to the decoder. 0 = off.
+    "clip_eq_db": 0.0,
+    # Share of clips whose reconstruction is decoded from their own z_style instead of their
+    # instrument's prototype. The paper decodes from prototypes only, so the decoder reads the
+    # style as a choice of instrument and a clip's own spectral balance has no way through
+    # but z_content, which the equaliser and the adversary train to drop it. 0 = the paper.
+    "own_style_share": 0.0,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
 }
@@ -123,8 +132,11 @@ class FlagshipObjective:
             spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0, sr=model.spectral.sr,
             temporal=bool(self.cfg["temporal_adversary"]),
         )
-        if self.cfg["content_eq_db"] < 0:
-            raise ValueError(f"train.objective.content_eq_db must be >= 0, got {self.cfg['content_eq_db']}")
+        for key in ("content_eq_db", "clip_eq_db"):
+            if self.cfg[key] < 0:
+                raise ValueError(f"train.objective.{key} must be >= 0, got {self.cfg[key]}")
+        if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
+            raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         if self.cfg["weights"]["notes"] < 0:
             raise ValueError(f"train.objective.weights.notes must be >= 0, got {self.cfg['weights']['notes']}")
         if self.needs_notes and getattr(model, "note_head", None) is None:
@@ -165,14 +177,16 @@ class FlagshipObjective:
         """Named generator terms and their weighted ``"total"`` for one batch."""
         m, w = self.model, self.cfg["weights"]
         scales = self.term_scales(step, total)
-        x = m.norm.standardize(batch.x)
+        comp = self._equalized(batch.x, self.cfg["clip_eq_db"])
+        x = m.norm.standardize(comp)
         labels = batch.labels
         z_style = m.encode_style(x, labels)
         prototypes, present = class_prototypes(z_style, labels, self.num_classes)
         z_class = prototypes[labels]
-        z_content = m.encode_content(self._content_input(batch.x, x))
+        z_content = m.encode_content(self._content_input(comp, x))
 
-        log_mag, phase = m.decode(m.target_frames(x), z_content, z_class, self.cfg["token_dropout"], self.cfg["full_mask"])
+        z_decode = self._decoder_style(z_style, z_class)
+        log_mag, phase = m.decode(m.target_frames(x), z_content, z_decode, self.cfg["token_dropout"], self.cfg["full_mask"])
         target = m.target_spectrum(x)
         recon = reconstruction_losses(
             m.to_spectrum(log_mag, phase), target, weights=self._recon_weights(), report_zero_weight=False,
@@ -230,15 +244,30 @@ class FlagshipObjective:
             self._cache["log_mag"] = real_log_magnitude(target)
         return out
 
+    def _equalized(self, comp: torch.Tensor, max_db: float) -> torch.Tensor:
+        """Compressed batch ``(B, 2, T, n_bins)`` through one random equaliser per clip (gains
+        up to ``max_db``); returned as it is when ``max_db`` is 0."""
+        if max_db <= 0:
+            return comp
+        gain_db = random_eq_db(comp.shape[0], self._bin_hz, max_db, int(self.cfg["content_eq_points"]))
+        return equalize(comp, gain_db.to(comp.device), self.model.cfg.power)
+
     def _content_input(self, comp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """What the content encoder reads: the standardised batch ``x``, or with
         ``content_eq_db`` > 0 the compressed batch ``comp`` randomly equalised, then
         standardised. Both ``(B, 2, T, n_bins)``."""
-        max_db = float(self.cfg["content_eq_db"])
-        if max_db <= 0:
+        if self.cfg["content_eq_db"] <= 0:
             return x
-        gain_db = random_eq_db(comp.shape[0], self._bin_hz, max_db, int(self.cfg["content_eq_points"]))
-        return self.model.norm.standardize(equalize(comp, gain_db.to(comp.device), self.model.cfg.power))
+        return self.model.norm.standardize(self._equalized(comp, float(self.cfg["content_eq_db"])))
+
+    def _decoder_style(self, z_style: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
+        """Style each clip is reconstructed from, ``(B, D)``: its prototype ``z_class``, or for
+        a random ``own_style_share`` of the clips its own ``z_style`` (both ``(B, D)``)."""
+        share = float(self.cfg["own_style_share"])
+        if share <= 0:
+            return z_class
+        own = torch.rand(z_style.shape[0], device=z_style.device) < share
+        return torch.where(own[:, None], z_style, z_class)
 
     def _style_transfer(self, z_content, prototypes, present, labels) -> dict[str, torch.Tensor]:
         """Decode a few clips (as many of each instrument) with another instrument's prototype
