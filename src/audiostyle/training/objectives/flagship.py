@@ -78,7 +78,8 @@ DEFAULTS = {
     "content_eq_points": 6,
     # Whole clip (style encoder input and reconstruction target) randomly equalised per clip,
     # before the content encoder's own equaliser: clips of one instrument then differ in their
-    # balance of registers, which only z_style can carry to the decoder. 0 = off.
+    # balance of registers, which only z_style can carry to the decoder. Same curve shape as the
+    # content equaliser (`content_eq_points` control frequencies), drawn independently. 0 = off.
     "clip_eq_db": 0.0,
     # Share of clips whose reconstruction is decoded from their own z_style instead of their
     # instrument's prototype. The paper decodes from prototypes only, so the decoder reads the
