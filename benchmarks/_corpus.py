@@ -39,15 +39,15 @@ def training_font_renderer(data: Path):
     the manifest read once. Exits with the one-line reason when the corpus cannot be re-rendered
     (prepared recordings have no notes)."""
     from audiostyle.data.layout import Corpus
-    from audiostyle.data.render import rerender
+    from audiostyle.data.render import rerender, split_font
     from audiostyle.errors import AudioStyleError
 
     try:
         corpus = Corpus(data)
-        font = corpus.manifest["fonts"]["train"]
+        font = split_font(corpus.manifest, "train")
     except AudioStyleError as exc:
         raise SystemExit(str(exc)) from None
-    except KeyError:
+    if font is None:
         raise SystemExit(f"{data}: the manifest names no training soundfont (not a rendered corpus)") from None
 
     def render(split: str, clip_id: str, instrument: str):

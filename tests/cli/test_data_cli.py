@@ -48,6 +48,7 @@ def test_render_writes_a_data_set(tmp_path):
     (["--instruments", "piccolo,tuba"], "octave"),
     (["--train-font", "/nonexistent/FluidR3_GM.sf2"],
      "/nonexistent/FluidR3_GM.sf2 not found; install it with `apt-get install fluid-soundfont-gm"),
+    (["--train-font", f"{TRAIN_FONT},/nonexistent/Other.sf2"], "/nonexistent/Other.sf2 not found"),
     (["--sources", "jazz"], "unknown source"),
     (["--seed", "-3"], "seed"),
 ])

@@ -138,6 +138,44 @@ def test_split_by_work_and_fonts(rendered):
     assert m["fonts"] == {"train": TRAIN_FONT, "val": TRAIN_FONT, "test": TEST_FONT}
 
 
+def test_several_train_fonts_are_taken_in_turn(tmp_path):
+    out = tmp_path / "set"
+    summary = _render(out, clips=10, train_font=[TRAIN_FONT, TEST_FONT])
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["fonts"] == summary["fonts"] == {"train": [TRAIN_FONT, TEST_FONT], "val": [TRAIN_FONT, TEST_FONT],
+                                              "test": TEST_FONT}
+    for split in ("train", "val"):
+        clips = [c for c in m["clips"] if c["split"] == split]
+        assert [c["font"] for c in clips] == [(TRAIN_FONT, TEST_FONT)[i % 2] for i in range(len(clips))]
+    assert R.split_font(m, "train") == TRAIN_FONT and R.split_font(m, "test") == TEST_FONT
+    # The second train excerpt really is in the second font: its WAV is that font's rendering.
+    ds = Corpus(out)
+    cid = ds.clip_ids("train")[1]
+    notes = ds.notes("train", cid)
+    _, vels = R.note_velocities(0, 0, 1, len(notes))
+    got, _ = sf.read(str(ds.audio_path("train", "violin", cid)), dtype="float32")
+    np.testing.assert_allclose(got, R.finish(R.render_notes(TEST_FONT, 40, notes, vels, N)), atol=1 / 32767)
+    np.testing.assert_array_equal(R.rerender(ds, "train", cid, "violin"), R.rerender(ds, "train", cid, "violin",
+                                                                                     font=TEST_FONT))
+
+
+def test_missing_second_font_names_its_package(tmp_path):
+    absent = tmp_path / "OPL-3_FM_128M.sf2"
+    with pytest.raises(AudioStyleError, match="apt-get install opl3-soundfont"):
+        R.check_font(absent)
+
+
+def test_font_lists_are_checked(tmp_path):
+    with pytest.raises(AudioStyleError, match="named twice"):
+        _render(tmp_path / "a", train_font=[TRAIN_FONT, TRAIN_FONT])
+    with pytest.raises(AudioStyleError, match="no soundfont given"):
+        _render(tmp_path / "b", train_font=[])
+    with pytest.raises(AudioStyleError, match="test split takes one soundfont"):
+        _render(tmp_path / "c", test_font=[TRAIN_FONT, TEST_FONT])
+    assert not any((tmp_path / d).exists() for d in "abc")
+    assert R.split_font({}, "train") is None and R.split_font({"fonts": {"train": []}}, "train") is None
+
+
 def test_test_font_changes_the_sound(rendered):
     out, _ = rendered
     ds = Corpus(out)

@@ -27,10 +27,11 @@ def register(subparsers) -> None:
     render.add_argument("--instruments", default="piano,violin", metavar="LIST",
                         help="comma-separated GM names or program numbers (default piano,violin)")
     render.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
-    render.add_argument("--train-font", default=TRAIN_FONT, metavar="F",
-                        help=f"soundfont for train and val (default {TRAIN_FONT})")
-    render.add_argument("--val-font", default=None, metavar="F",
-                        help="soundfont for val (default: the train font)")
+    render.add_argument("--train-font", default=TRAIN_FONT, metavar="F[,F...]",
+                        help=f"soundfont for train and val, or a comma-separated list that the excerpts "
+                             f"take in turn (default {TRAIN_FONT})")
+    render.add_argument("--val-font", default=None, metavar="F[,F...]",
+                        help="soundfont(s) for val (default: the train font(s))")
     render.add_argument("--test-font", default=TEST_FONT, metavar="F",
                         help=f"soundfont for test (default {TEST_FONT})")
     render.add_argument("--sources", default="chorales,fiddle", metavar="LIST",
@@ -63,23 +64,28 @@ def _render(args: argparse.Namespace) -> int:
 
     # Validate the cheap things first, so mistakes fail before any corpus parsing.
     instruments = resolve_instruments(args.instruments)
-    for font in (args.train_font, args.val_font, args.test_font):
-        if font is not None:
-            check_font(font)
+    train_fonts, val_fonts = _fonts(args.train_font), _fonts(args.val_font)
+    for font in train_fonts + val_fonts + [args.test_font]:
+        check_font(font)
     if args.workers < 1:
         raise AudioStyleError(f"--workers must be at least 1 (got {args.workers})")
     summary = render_corpus(
         args.out, instruments=[i.name for i in instruments], clips_per_instrument=args.clips_per_instrument,
-        seconds=args.seconds, seed=args.seed, train_font=args.train_font, test_font=args.test_font,
-        val_font=args.val_font, sources=[s.strip() for s in args.sources.split(",") if s.strip()],
+        seconds=args.seconds, seed=args.seed, train_font=train_fonts, test_font=args.test_font,
+        val_font=val_fonts or None, sources=[s.strip() for s in args.sources.split(",") if s.strip()],
         workers=args.workers, progress=not args.quiet)
     print(f"rendered {summary['out_dir']} in {summary['wall_seconds']:.1f} s")
     print(_counts_table(summary["counts"]))
     print("works per split: " + ", ".join(f"{s} {n}" for s, n in summary["works"].items()))
-    print("fonts: " + ", ".join(f"{s} {f}" for s, f in summary["fonts"].items()))
+    print("fonts: " + ", ".join(f"{s} {' + '.join(f) if isinstance(f, list) else f}"
+                                for s, f in summary["fonts"].items()))
     if summary["clipped_wavs"]:
         print(f"note: {summary['clipped_wavs']} WAVs peaked above full scale and were clipped")
     return 0
+
+
+def _fonts(value: str | None) -> list[str]:
+    return [f.strip() for f in value.split(",") if f.strip()] if value else []
 
 
 def _prepare(args: argparse.Namespace) -> int:

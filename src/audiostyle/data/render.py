@@ -5,6 +5,9 @@ notes and velocities by TinySoundFont (offline, in-process) at 22050 Hz, mixed t
 out over the last 10 ms, RMS-normalised to 0.07 and written as 16-bit WAV of exactly
 ``seconds * 22050`` samples. Works are split 80/10/10 before any excerpt is drawn, so no work
 appears in two splits; train and val use the train soundfont and test the test soundfont.
+Train and val may take several soundfonts: excerpts then go to them in turn (excerpt ``i`` of a
+split to font ``i mod n``), both instruments of an excerpt in the same font, and each clip's
+manifest entry names its font.
 
 Layout written under ``out_dir``::
 
@@ -24,11 +27,12 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from audiostyle import MODEL_SR, __version__
-from audiostyle.data import FONT_INSTALL_HINT, TEST_FONT, TRAIN_FONT, corpus
+from audiostyle.data import FONT_INSTALL_HINT, FONT_PACKAGES, TEST_FONT, TRAIN_FONT, corpus
 from audiostyle.data.instruments import Instrument, common_range, resolve_instruments
 from audiostyle.data.layout import DATASET_FORMAT, SPLITS, check_output_dir, install_staged
 from audiostyle.errors import AudioStyleError
@@ -50,7 +54,10 @@ def check_font(path: str | Path) -> Path:
     or is not a SoundFont 2 file (checked by its header, without loading it)."""
     path = Path(path)
     if not path.is_file():
-        raise AudioStyleError(f"soundfont {path} not found; {FONT_INSTALL_HINT}")
+        package = FONT_PACKAGES.get(path.name)
+        hint = (FONT_INSTALL_HINT if package is None or path.name in (Path(TRAIN_FONT).name, Path(TEST_FONT).name)
+                else f"install it with `apt-get install {package}`")
+        raise AudioStyleError(f"soundfont {path} not found; {hint}")
     try:
         with open(path, "rb") as fh:
             head = fh.read(12)
@@ -209,23 +216,25 @@ def render_corpus(
     clips_per_instrument: int = 768,
     seconds: float = 10.0,
     seed: int = 0,
-    train_font: str | Path = TRAIN_FONT,
+    train_font: str | Path | Sequence[str | Path] = TRAIN_FONT,
     test_font: str | Path = TEST_FONT,
     sources=("chorales", "fiddle"),
     workers: int = 2,
     progress: bool = True,
-    val_font: str | Path | None = None,
+    val_font: str | Path | Sequence[str | Path] | None = None,
 ) -> dict:
     """Render ``clips_per_instrument`` paired clips (total over splits) into ``out_dir``.
 
     Args:
         instruments: names or GM programs (see :func:`~audiostyle.data.instruments.resolve_instrument`).
         seconds: clip length; every WAV has exactly ``round(seconds * 22050)`` samples.
-        val_font: soundfont for val (default: the train font).
+        train_font: one soundfont, or several that the train excerpts take in turn.
+        val_font: soundfont(s) for val (default: the train font(s)).
         workers: processes for parsing and rendering (1: in this process).
     Returns:
         A summary dict: ``out_dir``, ``counts`` ({split: {instrument: clips}}), ``works``
-        ({split: number of works}), ``fonts``, ``clipped_wavs`` (WAVs whose peak exceeded full
+        ({split: number of works}), ``fonts`` ({split: path, or a list of paths when a split
+        has several}), ``clipped_wavs`` (WAVs whose peak exceeded full
         scale and was clipped when written), ``wall_seconds``.
     Raises:
         AudioStyleError: bad arguments, missing soundfont, unusable output folder.
@@ -240,8 +249,12 @@ def render_corpus(
     if not 1.0 <= seconds <= 600.0:
         raise AudioStyleError(f"clip length must be 1-600 seconds (got {seconds:g})")
     # Absolute (symlinks kept) so workers and later readers of the manifest find the same files.
-    fonts = {split: os.path.abspath(check_font(f)) for split, f in
+    fonts = {split: [os.path.abspath(check_font(f)) for f in _font_list(f)] for split, f in
              (("train", train_font), ("val", val_font or train_font), ("test", test_font))}
+    if len(fonts["test"]) != 1:
+        raise AudioStyleError(f"the test split takes one soundfont (got {len(fonts['test'])})")
+    # A single font stays a plain path in the manifest, as data sets have always recorded it.
+    listed = {split: fs[0] if len(fs) == 1 else fs for split, fs in fonts.items()}
     pitch_range = common_range(insts)
     sources = list(sources.split(",")) if isinstance(sources, str) else list(sources)
     out_dir = Path(out_dir)
@@ -278,7 +291,7 @@ def render_corpus(
         "created_by": f"audiostyle {__version__}", "seed": seed, "sample_rate": MODEL_SR,
         "seconds": seconds, "samples_per_clip": n_samples, "target_rms": TARGET_RMS,
         "instruments": [i.as_dict() for i in insts], "pitch_range": list(pitch_range),
-        "sources": sources, "fonts": fonts,
+        "sources": sources, "fonts": listed,
         "splits": {s: {"clips": counts[s], "works": [w.work_id for w in by_split[s]]} for s in SPLITS},
         "clips": clips,
     }
@@ -287,11 +300,27 @@ def render_corpus(
         "out_dir": str(out_dir),
         "counts": {s: {i.name: counts[s] for i in insts} for s in SPLITS},
         "works": {s: len({c["source_work"] for c in clips if c["split"] == s}) for s in SPLITS},
-        "fonts": fonts,
+        "fonts": listed,
         # RMS 0.07 leaves ~23 dB of headroom; only very sparse, percussive clips exceed it.
         "clipped_wavs": sum(p > 1.0 for p in peaks),
         "wall_seconds": time.monotonic() - t0,
     }
+
+
+def _font_list(fonts) -> list:
+    """One soundfont path, or a sequence of them, as a non-empty list without repeats."""
+    listed = [fonts] if isinstance(fonts, (str, Path)) else list(fonts)
+    if not listed:
+        raise AudioStyleError("no soundfont given")
+    if len({os.path.abspath(f) for f in listed}) != len(listed):
+        raise AudioStyleError(f"a soundfont is named twice: {', '.join(map(str, listed))}")
+    return listed
+
+
+def split_font(manifest: dict, split: str) -> str | None:
+    """The soundfont a rendered data set names for ``split`` (the first one if it has several)."""
+    font = (manifest.get("fonts") or {}).get(split)
+    return font[0] if isinstance(font, list) and font else font or None
 
 
 def _tasks(plans, insts, fonts, seed, n_samples, staging):
@@ -302,11 +331,12 @@ def _tasks(plans, insts, fonts, seed, n_samples, staging):
         for i, ex in enumerate(plans[split]):
             clip_id = f"{split}_{i:05d}"
             base, vels = note_velocities(seed, stream, i, len(ex.notes))
-            tasks.append({"clip_id": clip_id, "dir": str(staging / split), "font": fonts[split],
+            font = fonts[split][i % len(fonts[split])]
+            tasks.append({"clip_id": clip_id, "dir": str(staging / split), "font": font,
                           "instruments": [(x.name, x.program) for x in insts], "notes": ex.notes,
                           "velocities": vels, "n_samples": n_samples})
             clips.append({"clip_id": clip_id, "split": split, **ex.info(), "velocity": base,
-                          "font": fonts[split]})
+                          "font": font})
     return tasks, clips
 
 

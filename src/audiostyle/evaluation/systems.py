@@ -203,16 +203,17 @@ class ModelSystem(System):
 def baseline_systems(manifest: dict, split: str, instruments: list[str]) -> tuple[list[System], dict[str, str]]:
     """The three baselines for a data set split, and ``{system name: reason}`` for any skipped.
 
-    The re-render baseline uses the split's soundfont from the manifest (falling back to the
+    The re-render baseline uses the split's (first) soundfont from the manifest (falling back to the
     package defaults for data sets without one) and each instrument's GM program (manifest,
     else the General MIDI table).
     """
     from audiostyle.data import TEST_FONT, TRAIN_FONT
     from audiostyle.data.instruments import resolve_instrument
+    from audiostyle.data.render import split_font
 
     systems: list[System] = [ContentInput(), Target()]
     skipped: dict[str, str] = {}
-    font = (manifest.get("fonts") or {}).get(split) or (TEST_FONT if split == "test" else TRAIN_FONT)
+    font = split_font(manifest, split) or (TEST_FONT if split == "test" else TRAIN_FONT)
     listed = {i.get("name"): i.get("program") for i in manifest.get("instruments") or [] if isinstance(i, dict)}
     try:
         programs = {name: int(listed[name]) if listed.get(name) is not None else resolve_instrument(name).program
