@@ -48,7 +48,7 @@ def training_font_renderer(data: Path):
     except AudioStyleError as exc:
         raise SystemExit(str(exc)) from None
     if font is None:
-        raise SystemExit(f"{data}: the manifest names no training soundfont (not a rendered corpus)") from None
+        raise SystemExit(f"{data}: the manifest names no training soundfont (not a rendered corpus)")
 
     def render(split: str, clip_id: str, instrument: str):
         try:

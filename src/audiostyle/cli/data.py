@@ -64,7 +64,7 @@ def _render(args: argparse.Namespace) -> int:
 
     # Validate the cheap things first, so mistakes fail before any corpus parsing.
     instruments = resolve_instruments(args.instruments)
-    train_fonts, val_fonts = _fonts(args.train_font), _fonts(args.val_font)
+    train_fonts, val_fonts = _comma_list(args.train_font), _comma_list(args.val_font)
     for font in train_fonts + val_fonts + [args.test_font]:
         check_font(font)
     if args.workers < 1:
@@ -72,7 +72,7 @@ def _render(args: argparse.Namespace) -> int:
     summary = render_corpus(
         args.out, instruments=[i.name for i in instruments], clips_per_instrument=args.clips_per_instrument,
         seconds=args.seconds, seed=args.seed, train_font=train_fonts, test_font=args.test_font,
-        val_font=val_fonts or None, sources=[s.strip() for s in args.sources.split(",") if s.strip()],
+        val_font=val_fonts or None, sources=_comma_list(args.sources),
         workers=args.workers, progress=not args.quiet)
     print(f"rendered {summary['out_dir']} in {summary['wall_seconds']:.1f} s")
     print(_counts_table(summary["counts"]))
@@ -84,7 +84,8 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fonts(value: str | None) -> list[str]:
+def _comma_list(value: str | None) -> list[str]:
+    """The non-empty, stripped items of a comma-separated option value (none for None)."""
     return [f.strip() for f in value.split(",") if f.strip()] if value else []
 
 

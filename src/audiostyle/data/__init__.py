@@ -14,8 +14,6 @@ TRAIN_FONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 """Default soundfont for train and val renders (Debian package fluid-soundfont-gm)."""
 TEST_FONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 """Default soundfont for test renders (Debian package timgm6mb-soundfont): unseen timbres."""
-SECOND_TRAIN_FONT = "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"
-"""A second training soundfont of other timbres (Debian package opl3-soundfont, FM synthesis)."""
 FONT_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont",
                  "OPL-3_FM_128M.sf2": "opl3-soundfont"}
 """Debian packages of the soundfonts audiostyle uses, by file name."""
