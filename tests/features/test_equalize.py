@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostyle.features.equalize import EQ_FMIN, bin_frequencies, equalize, random_eq_db
+from audiostyle.features.equalize import EQ_FMIN, bin_frequencies, equalize, random_eq_db, random_eq_field_db
 from audiostyle.features.normalize import compress, decompress
 from audiostyle.features.spectral import SpectralConfig
 
@@ -52,3 +52,37 @@ def test_equalize_scales_the_linear_magnitude_by_the_gain():
     expected = raw * torch.pow(10.0, gain_db / 20.0)[:, None, :]
     torch.testing.assert_close(linear, expected, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(linear.angle(), raw.angle(), rtol=0, atol=1e-5)  # phase untouched
+
+
+def test_static_field_is_the_curve_drawn_as_before_held_over_time():
+    hz = bin_frequencies(CFG)
+    torch.manual_seed(4)
+    field = random_eq_field_db(3, 7, hz, 12.0, 6, time_points=1)
+    torch.manual_seed(4)
+    curves = random_eq_db(3, hz, 12.0, 6)
+    assert field.shape == (3, 7, CFG.n_bins)
+    torch.testing.assert_close(field, curves[:, None, :].expand(3, 7, CFG.n_bins))
+
+
+def test_changing_field_passes_through_its_curves_and_interpolates_in_time():
+    hz = bin_frequencies(CFG)
+    torch.manual_seed(6)
+    field = random_eq_field_db(2, 9, hz, 12.0, 6, time_points=3)  # curves at frames 0, 4 and 8
+    torch.manual_seed(6)
+    curves = random_eq_db(6, hz, 12.0, 6).view(2, 3, -1)
+    torch.testing.assert_close(field[:, [0, 4, 8]], curves, atol=1e-4, rtol=0)
+    torch.testing.assert_close(field[:, 2], (curves[:, 0] + curves[:, 1]) / 2, atol=1e-4, rtol=0)
+    torch.testing.assert_close(field[:, 5], 0.75 * curves[:, 1] + 0.25 * curves[:, 2], atol=1e-4, rtol=0)
+    assert field.abs().max() <= 12.0
+    with pytest.raises(ValueError, match="at least 1 point in time"):
+        random_eq_field_db(1, 9, hz, 12.0, 6, time_points=0)
+
+
+def test_equalize_applies_a_gain_per_frame():
+    g = torch.Generator().manual_seed(1)
+    raw = torch.complex(torch.randn(1, 4, 3, generator=g), torch.randn(1, 4, 3, generator=g))  # (B, T, F)
+    comp = compress(raw, 0.3)
+    channels = torch.stack([comp.real, comp.imag], dim=1)
+    gain_db = torch.tensor([[[0.0, 0.0, 0.0], [20.0, 0.0, 0.0], [0.0, -20.0, 0.0], [6.0, 6.0, 6.0]]])  # (B, T, F)
+    linear = decompress(torch.complex(*equalize(channels, gain_db, 0.3).unbind(1)), 0.3)
+    torch.testing.assert_close(linear, raw * torch.pow(10.0, gain_db / 20.0), rtol=1e-4, atol=1e-6)

@@ -46,10 +46,35 @@ def random_eq_db(n: int, freqs: torch.Tensor, max_db: float, points: int = 6, fm
     return gains[:, right - 1] * (1.0 - frac) + gains[:, right] * frac
 
 
+def random_eq_field_db(
+    n: int, frames: int, freqs: torch.Tensor, max_db: float, points: int = 6, time_points: int = 1
+) -> torch.Tensor:
+    """Random gain fields ``(n, frames, len(freqs))`` in dB: an equaliser that changes over time.
+
+    ``time_points`` curves from :func:`random_eq_db` are drawn per clip, spread evenly over the
+    clip's ``frames`` and interpolated linearly between. With ``time_points`` 1 it is one
+    curve held for the whole clip, drawn exactly as :func:`random_eq_db` draws it (same RNG
+    use), so a static equaliser gives the same gains either way.
+
+    Args:
+        freqs: ``(F,)`` bin frequencies in Hz (:func:`bin_frequencies`).
+    """
+    if time_points < 1:
+        raise ValueError(f"an equaliser needs at least 1 point in time, got {time_points}")
+    curves = random_eq_db(n * time_points, freqs, max_db, points).view(n, time_points, -1)
+    if time_points == 1:
+        return curves.expand(n, frames, curves.shape[-1])
+    along_time = torch.nn.functional.interpolate(curves.transpose(1, 2), size=frames, mode="linear", align_corners=True)
+    return along_time.transpose(1, 2)
+
+
 def equalize(comp: torch.Tensor, gain_db: torch.Tensor, power: float) -> torch.Tensor:
-    """Apply gains to compressed features: ``(B, 2, T, F)`` and ``(B, F)`` dB -> ``(B, 2, T, F)``.
+    """Apply gains to compressed features: ``(B, 2, T, F)`` and ``(B, F)`` or ``(B, T, F)`` dB
+    -> ``(B, 2, T, F)``.
 
     A linear amplitude gain ``g`` scales a ``|X|^power``-compressed bin by ``g^power``.
     """
     scale = torch.pow(10.0, power * gain_db / 20.0).to(comp)
-    return comp * scale[:, None, None, :]
+    if scale.dim() == 2:
+        scale = scale[:, None, :]
+    return comp * scale[:, None]

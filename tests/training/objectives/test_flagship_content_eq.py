@@ -52,6 +52,24 @@ def test_on_content_reads_an_equalised_copy_and_the_target_is_untouched():
     torch.testing.assert_close(target, on.model.target_frames(plain))
 
 
-def test_negative_range_refused():
-    with pytest.raises(ValueError, match="content_eq_db"):
-        tiny_objective(content_eq_db=-1.0)
+def test_time_points_make_the_gain_change_over_the_clip():
+    batch = random_batch([0, 1])
+    static, moving = tiny_objective(content_eq_db=12.0), tiny_objective(content_eq_db=12.0, content_eq_time_points=4)
+    (plain,) = _content_inputs(tiny_objective(), batch)
+    std, mean = static.model.norm.std[:, None, :], static.model.norm.mean[:, None, :]
+
+    def factors(obj):
+        torch.manual_seed(5)
+        (seen,) = _content_inputs(obj, batch)
+        return ((seen * std + mean) / (plain * std + mean)).mean(dim=1)  # (B, T, n_bins)
+
+    held, changing = factors(static), factors(moving)
+    assert float((held - held[:, :1]).abs().max()) < 1e-3  # one curve for the whole clip
+    assert float((changing[:, -1] - changing[:, 0]).abs().max()) > 0.05  # first and last frames differ
+    assert float(changing.min()) >= 10 ** (-0.3 * 12 / 20) - 1e-3 and float(changing.max()) <= 10 ** (0.3 * 12 / 20) + 1e-3
+
+
+@pytest.mark.parametrize("bad", [{"content_eq_db": -1.0}, {"content_eq_time_points": 0}])
+def test_bad_settings_refused(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        tiny_objective(**bad)

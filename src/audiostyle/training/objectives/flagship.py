@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from audiostyle.config import take
-from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_db
+from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_field_db
 from audiostyle.losses import (
     class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
@@ -76,6 +76,10 @@ DEFAULTS = {
     # font per instrument; this asks z_content to hold the notes and not that font's envelope.
     "content_eq_db": 0.0,
     "content_eq_points": 6,
+    # Points in time the equaliser's curve is drawn at, spread over the clip and interpolated
+    # between (features.equalize.random_eq_field_db); 1 = one curve per clip. A changing balance
+    # hides how a note's partials decay relative to each other, which a static curve leaves.
+    "content_eq_time_points": 1,
     # Whole clip (style encoder input and reconstruction target) randomly equalised per clip,
     # before the content encoder's own equaliser: clips of one instrument then differ in their
     # balance of registers, which only z_style can carry to the decoder. Same curve shape as the
@@ -136,6 +140,8 @@ class FlagshipObjective:
         for key in ("content_eq_db", "clip_eq_db"):
             if self.cfg[key] < 0:
                 raise ValueError(f"train.objective.{key} must be >= 0, got {self.cfg[key]}")
+        if self.cfg["content_eq_time_points"] < 1:
+            raise ValueError(f"train.objective.content_eq_time_points must be >= 1, got {self.cfg['content_eq_time_points']}")
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         if self.cfg["weights"]["notes"] < 0:
@@ -245,12 +251,14 @@ class FlagshipObjective:
             self._cache["log_mag"] = real_log_magnitude(target)
         return out
 
-    def _equalized(self, comp: torch.Tensor, max_db: float) -> torch.Tensor:
+    def _equalized(self, comp: torch.Tensor, max_db: float, time_points: int = 1) -> torch.Tensor:
         """Compressed batch ``(B, 2, T, n_bins)`` through one random equaliser per clip (gains
-        up to ``max_db``); returned as it is when ``max_db`` is 0."""
+        up to ``max_db``, its curve drawn at ``time_points`` points in time); returned as it is
+        when ``max_db`` is 0."""
         if max_db <= 0:
             return comp
-        gain_db = random_eq_db(comp.shape[0], self._bin_hz, max_db, int(self.cfg["content_eq_points"]))
+        b, _, frames, _ = comp.shape
+        gain_db = random_eq_field_db(b, frames, self._bin_hz, max_db, int(self.cfg["content_eq_points"]), time_points)
         return equalize(comp, gain_db.to(comp.device), self.model.cfg.power)
 
     def _content_input(self, comp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -259,7 +267,8 @@ class FlagshipObjective:
         standardised. Both ``(B, 2, T, n_bins)``."""
         if self.cfg["content_eq_db"] <= 0:
             return x
-        return self.model.norm.standardize(self._equalized(comp, float(self.cfg["content_eq_db"])))
+        eq = self._equalized(comp, float(self.cfg["content_eq_db"]), int(self.cfg["content_eq_time_points"]))
+        return self.model.norm.standardize(eq)
 
     def _decoder_style(self, z_style: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
         """Style each clip is reconstructed from, ``(B, D)``: its prototype ``z_class``, or for
