@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "the results.json of `audiostyle evaluate` runs on the same clips.")
     p.add_argument("reports", nargs="+", metavar="REPORT_DIR[=LABEL]",
                    help="evaluation folders, each optionally labelled: reports/flagship=flagship")
+    p.add_argument("--paired", action="store_true",
+                   help="add each later model's clip-by-clip difference from the first, with 95%% bootstrap "
+                   "intervals over the clips (is a gap larger than the choice of clips explains?)")
     p.add_argument("-o", "--out", default=None, help="write the markdown to this file (default: print it)")
     p.add_argument("--readme", default=None,
                    help="also write it between the '<!-- results:begin -->' and '<!-- results:end -->' markers of this file")
@@ -67,7 +70,7 @@ def run_compare(args: argparse.Namespace) -> int:
         folder, _, label = spec.partition("=")
         results = load_results(folder)
         runs.append((label or results["model"]["name"], results))
-    text = comparison_markdown(runs)
+    text = comparison_markdown(runs, paired=args.paired)
     if args.out:
         write_text(args.out, text)
     if args.readme:

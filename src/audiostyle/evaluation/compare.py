@@ -3,7 +3,8 @@
 ``audiostyle compare REPORT_DIR...`` reads the ``results.json`` of evaluations run on the same
 data (same split, same clips) and writes the comparison in markdown: the ground-truth transfer
 metrics per direction, the paper's reconstruction and transfer metrics next to the paper's own
-Table 1, and the disentanglement probes. Baseline rows (content input, transcribe + re-render,
+Table 1, and the disentanglement probes; with ``--paired``, each later model's clip-by-clip
+difference from the first, with bootstrap intervals over the clips. Baseline rows (content input, transcribe + re-render,
 target) come from the first evaluation; the clips must match so that they apply to every model.
 With ``--readme FILE`` the text replaces what lies between the markers
 ``<!-- results:begin -->`` and ``<!-- results:end -->`` in that file, so the README's table is
@@ -16,8 +17,9 @@ import json
 from pathlib import Path
 
 from audiostyle.errors import AudioStyleError
+from audiostyle.evaluation.paired import HEADLINE, paired_difference, verdict
 from audiostyle.evaluation.report import BASELINES, PAPER_TABLE1, fmt, metric_label, task_label
-from audiostyle.evaluation.scoring import METRICS, MONOPHONIC_KINDS, is_recon
+from audiostyle.evaluation.scoring import METRIC_BY_KEY, METRICS, MONOPHONIC_KINDS, is_recon
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TRANSFER_GROUND_TRUTH = ("lsd", "chroma_cos", "note_f1", "style_acc")
@@ -75,8 +77,12 @@ def _check_same_clips(runs: list[tuple[str, dict]]) -> None:
             )
 
 
-def comparison_markdown(runs: list[tuple[str, dict]]) -> str:
-    """Markdown comparing ``[(label, results), ...]``; baselines from the first."""
+def comparison_markdown(runs: list[tuple[str, dict]], paired: bool = False) -> str:
+    """Markdown comparing ``[(label, results), ...]``; baselines from the first.
+
+    With ``paired`` it adds each later model's clip-by-clip difference from the first, with
+    bootstrap intervals (evaluation.paired).
+    """
     if not runs:
         raise AudioStyleError("nothing to compare: give at least one report folder")
     _check_same_clips(runs)
@@ -128,6 +134,7 @@ def comparison_markdown(runs: list[tuple[str, dict]]) -> str:
         extra = ["pitch correlation, monophonic clips ↑"] if recon else []
         lines += _table(["task", "system"] + [metric_label(k) for k in keys] + extra, rows)
 
+    lines += _paired_section(runs) if paired else []
     lines += ["", "**Disentanglement: linear probe accuracy of the instrument (chance "
               f"{fmt(1 / max(1, len(data.get('instruments', [0, 0]))), 2)})**", ""]
     rows = []
@@ -145,6 +152,32 @@ def comparison_markdown(runs: list[tuple[str, dict]]) -> str:
                       f"{fmt(clf['accuracy_on_real'], 3)} accurate on the split's real renderings."]
     lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in runs]
     return "\n".join(lines) + "\n"
+
+
+def _paired_section(runs: list[tuple[str, dict]]) -> list[str]:
+    """Each later model minus the first, clip by clip, with 95% bootstrap intervals over the clips."""
+    if len(runs) < 2:
+        return []
+    first_label, first = runs[0]
+    lines = ["", f"**Paired differences from {first_label}** (each model minus {first_label}, mean over the "
+                 "clips scored in both with a 95% bootstrap interval over clips; it covers the choice of "
+                 "clips, not training noise)", ""]
+    rows = []
+    for label, r in runs[1:]:
+        for task in first["tasks"]:
+            for key in HEADLINE["recon" if is_recon(task) else "transfer"]:
+                a = ((first["results"]["model"].get(task) or {}).get(key) or {}).get("per_clip")
+                b = ((r["results"]["model"].get(task) or {}).get(key) or {}).get("per_clip")
+                if a is None or b is None:
+                    continue
+                diff = paired_difference(a, b)
+                span = "n/a" if diff is None else (f"{fmt(diff['mean'], 3)} [{fmt(diff['low'], 3)}, "
+                                                   f"{fmt(diff['high'], 3)}]")
+                rows.append([task_label(task), f"**{label}**", metric_label(key), span,
+                             str(diff["n"]) if diff else "0", verdict(diff, METRIC_BY_KEY[key].higher_is_better)])
+    if not rows:
+        return lines[:2] + ["", "n/a: the evaluations hold no per-clip values"]
+    return lines + _table(["task", "model", "metric", "difference [95% interval]", "clips", "reading"], rows)
 
 
 def update_between_markers(path: str | Path, text: str) -> Path:
