@@ -23,13 +23,14 @@ def clips_of(data: Path, split: str, per_kind: int | None = None) -> list[dict]:
 def print_kind_table(title: str, columns: list[str], scores: dict) -> None:
     """Markdown table of mean scores per (source kind, instrument) row and column, with counts.
 
-    ``scores`` maps ``(source kind, instrument, column)`` to the list of per-clip values.
+    ``scores`` maps ``(source kind, instrument, column)`` to the list of per-clip values; a
+    column with no values for a row prints ``n/a``.
     """
     print(title)
     print("| source | instrument | " + " | ".join(columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     for kind, inst in sorted({(k, i) for k, i, _ in scores}):
-        cells = [f"{sum(v) / len(v):.3f} (n={len(v)})" for v in (scores[(kind, inst, c)] for c in columns)]
+        cells = [f"{sum(v) / len(v):.3f} (n={len(v)})" if v else "n/a" for v in (scores.get((kind, inst, c), []) for c in columns)]
         print(f"| {kind} | {inst} | " + " | ".join(cells) + " |")
 
 
