@@ -33,21 +33,21 @@ HIGH_HZ = 700.0
 FFT = 4096
 
 
-def partial_levels_db(wave: np.ndarray, sr: int, hop: int, frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
+def partial_levels_db(wave: np.ndarray, sr: int, centres: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
     """Level of the partial at ``f0/2`` relative to the one at ``f0`` in each frame, in dB.
 
     Args:
         wave: ``(N,)`` samples at ``sr``.
-        frames: ``(K,)`` frame indices (frame ``t`` is centred on sample ``t * hop``).
+        centres: ``(K,)`` the frames' centre samples.
         f0_hz: ``(K,)`` the fundamental in each of those frames.
     Returns:
         ``(K,)`` dB (energy within ±3 bins of ``f0/2`` over that around ``f0``); NaN
         for frames whose window runs past either end of ``wave``.
     """
     window = np.hanning(FFT)
-    out = np.full(len(frames), np.nan)
-    for i, (t, f) in enumerate(zip(frames, f0_hz)):
-        start = int(t) * hop - FFT // 2
+    out = np.full(len(centres), np.nan)
+    for i, (centre, f) in enumerate(zip(centres, f0_hz)):
+        start = int(centre) - FFT // 2
         if start < 0 or start + FFT > len(wave):
             continue
         power = np.abs(np.fft.rfft(wave[start : start + FFT] * window)) ** 2 + 1e-18
@@ -69,7 +69,7 @@ def interval_shares(cents: np.ndarray) -> dict[str, float]:
 def score_model(name: str, data, split: str, clips: list[dict]) -> tuple[dict, list[str]]:
     import audiostyle
     from audiostyle.audio.io import resample
-    from audiostyle.metrics.pitch import DEFAULT_HOP_S, f0_contour
+    from audiostyle.metrics.pitch import MIN_COMMON_FRAMES, f0_contour, voiced_in_both
 
     style = audiostyle.load(name)
     scores, worst = collections.defaultdict(list), []
@@ -78,21 +78,19 @@ def score_model(name: str, data, split: str, clips: list[dict]) -> tuple[dict, l
             x, sr = sf.read(data / split / inst / f"{clip['clip_id']}.wav", dtype="float32")
             y, out_sr = style.transfer(x, sr, inst, source=inst)
             x = resample(x, sr, out_sr)
-            hop = max(1, int(round(DEFAULT_HOP_S * out_sr)))
-            _, fx, _ = f0_contour(x, out_sr)
+            times, fx, _ = f0_contour(x, out_sr)
             _, fy, _ = f0_contour(y, out_sr)
-            n = min(len(fx), len(fy))
-            fx, fy = fx[:n], fy[:n]
-            frames = np.flatnonzero(~np.isnan(fx) & ~np.isnan(fy))
-            if len(frames) < 10:
+            frames = voiced_in_both(fx, fy)  # the frames the harness's pitch correlation compares
+            if len(frames) < MIN_COMMON_FRAMES:
                 continue
+            centres = np.round(times[frames] * out_sr).astype(int)
             key = (clip["source_kind"], inst)
             shares = interval_shares(1200 * np.log2(fy[frames] / fx[frames]))
             for column, share in shares.items():
                 scores[(*key, column)].append(share)
             high = fx[frames] >= HIGH_HZ
-            out_levels = partial_levels_db(y, out_sr, hop, frames, fx[frames])
-            in_levels = partial_levels_db(x, out_sr, hop, frames[high], fx[frames][high])
+            out_levels = partial_levels_db(y, out_sr, centres, fx[frames])
+            in_levels = partial_levels_db(x, out_sr, centres[high], fx[frames][high])
             for column, values in zip(LEVEL_COLUMNS, (out_levels[~high], out_levels[high], in_levels)):
                 if np.isfinite(values).any():
                     scores[(*key, column)].append(float(np.nanmean(values)))

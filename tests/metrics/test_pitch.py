@@ -111,3 +111,11 @@ def test_bad_arguments_raise(synth):
         P.f0_contour(wave, method="crepe")
     with pytest.raises(AudioStyleError):
         P.raw_pitch_accuracy(wave, [(1.0, 0.5, 60)])
+
+
+def test_voiced_in_both_trims_and_needs_both():
+    nan = float("nan")
+    ref = np.array([440.0, nan, 220.0, 0.0, 330.0, 110.0])
+    est = np.array([441.0, 440.0, nan, 220.0, 331.0])  # one frame shorter
+    assert P.voiced_in_both(ref, est).tolist() == [0, 4]
+    assert P.voiced_in_both(ref[:0], est).tolist() == []

@@ -262,6 +262,20 @@ def _plain(obj):
 # --------------------------------------------------------------------------------------------
 
 
+def voiced_in_both(f_ref: np.ndarray, f_est: np.ndarray) -> np.ndarray:
+    """Indices of the frames :func:`pitch_correlation` compares: voiced in both contours.
+
+    Args:
+        f_ref, f_est: ``(T1,)`` and ``(T2,)`` f0 in Hz on one frame grid, NaN (or 0) unvoiced.
+    Returns:
+        ``(K,)`` ascending frame indices below ``min(T1, T2)`` (the contours are trimmed to the
+        shorter one).
+    """
+    t = min(f_ref.shape[0], f_est.shape[0])
+    f_ref, f_est = f_ref[:t], f_est[:t]
+    return np.flatnonzero(np.isfinite(f_ref) & np.isfinite(f_est) & (f_ref > 0) & (f_est > 0))
+
+
 def pitch_correlation(
     ref: np.ndarray,
     est: np.ndarray,
@@ -284,10 +298,8 @@ def pitch_correlation(
     """
     _t, f_ref, _c = f0_contour(ref, sr, method=method, confidence_threshold=confidence_threshold)
     _t, f_est, _c = f0_contour(est, sr, method=method, confidence_threshold=confidence_threshold)
-    t = min(f_ref.shape[0], f_est.shape[0])
-    f_ref, f_est = f_ref[:t], f_est[:t]
-    both = np.isfinite(f_ref) & np.isfinite(f_est) & (f_ref > 0) & (f_est > 0)
-    if int(both.sum()) < min_frames:
+    both = voiced_in_both(f_ref, f_est)
+    if len(both) < min_frames:
         return float("nan")
     c_ref, c_est = _hz_to_cents(f_ref[both]), _hz_to_cents(f_est[both])
     if min(np.std(c_ref), np.std(c_est)) < MIN_SPREAD_CENTS:
