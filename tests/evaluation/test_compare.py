@@ -56,9 +56,11 @@ def test_pitch_correlation_over_the_monophonic_clips_only():
     results["data"]["kinds"] = kinds
     for task in ("piano:piano", "violin:violin"):
         results["results"]["model"][task]["pitch_corr"] = stats
+        results["results"]["model"][task]["pitch_agree"] = {"mean": 0.85, "std": 0.05}
     text = comparison_markdown([("m", results)])
-    assert "pitch correlation, monophonic clips ↑ |" in text
-    assert "| Piano Recon. | **m** |" in text and "| 0.5 ± 0.3 | n/a | 0.8 ± 0.1 |" in text
+    assert "pitch correlation, monophonic clips ↑ | pitch agreement ↑ |" in text
+    assert "| Piano Recon. | **m** |" in text and "| 0.5 ± 0.3 | n/a | 0.8 ± 0.1 | 0.85 ± 0.05 |" in text
+    assert "| Piano Recon. | paper's Table 1 |" in text and "| — | — |" in text
 
 
 def test_evaluations_of_other_clips_are_refused():

@@ -72,6 +72,25 @@ def test_report_names_every_metric_row_and_paper_number(tmp_path):
     assert "| z_content | 0.5 | 0.917 (5 folds) | 0.5 |" in text
 
 
+def test_reconstruction_pitch_split_by_kind_of_music(tmp_path):
+    res = fake_results()
+    res["data"]["kinds"] = {"c0": "fiddle", "c1": "fiddle", "c2": "chorale"}
+    agree = res["results"]["model"]["piano:piano"]["pitch_agree"]
+    agree["per_clip"] = {"c0": 1.0, "c1": 0.5, "c2": 0.25}
+    agree.update(mean=0.5833, std=0.3118, n=3)
+    header, rows = report.recon_pitch_rows(res)
+    assert header[2:] == ["pitch correlation ↑, all", "pitch correlation ↑, chorale", "pitch correlation ↑, fiddle",
+                          "pitch agreement ↑, all", "pitch agreement ↑, chorale", "pitch agreement ↑, fiddle"]
+    assert [r[:2] for r in rows] == [["Piano Recon.", "model (fake)"], ["Piano Recon.", "transcribe + re-render"],
+                                     ["Violin Recon.", "model (fake)"], ["Violin Recon.", "transcribe + re-render"]]
+    assert rows[0][2 + 1] == "n/a"  # c2, the only chorale, has an undefined correlation
+    assert rows[0][5:] == ["0.5833 ± 0.312", "0.25 ± 0", "0.75 ± 0.25"]
+    text = report.render_markdown(res)
+    assert "### Reconstruction pitch by kind of music" in text and "| 0.75 ± 0.25 |" in text
+    assert report.subset_stats(agree, {"c0", "c9"}) == {"mean": 1.0, "std": 0.0, "n": 1}
+    assert report.subset_stats(agree, set()) is None
+
+
 def test_results_json_is_strict_and_complete(tmp_path):
     res = fake_results()
     res["results"]["model"]["piano:piano"]["pitch_corr"]["weird"] = float("inf")

@@ -95,6 +95,7 @@ def test_target_row_is_perfect_on_ground_truth(oracle_run):
         assert stats["chroma_distance"]["mean"] == pytest.approx(0.0, abs=1e-9)
         assert stats["spec_mse"]["mean"] == pytest.approx(0.0, abs=1e-12)
         assert stats["onset_f1"]["mean"] in (None, 1.0)
+        assert stats["pitch_agree"]["mean"] in (None, 1.0)  # the same contour on both sides
 
 
 def test_style_accuracy_matches_the_classifiers_own_predictions(oracle_run, data):

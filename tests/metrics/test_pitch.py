@@ -77,6 +77,32 @@ def test_correlation_nan_when_undefined(synth):
     assert math.isnan(P.pitch_correlation(up[:2000], up[:2000]))  # < 10 voiced frames
 
 
+def test_pitch_agreement_counts_frames_where_correlation_collapses(scale, synth):
+    notes, total, wave = scale
+    assert P.pitch_agreement(wave, wave) == 1.0
+    # The first two of eight notes an octave up (the tracker on another voice): three quarters
+    # of the frames still agree, while the correlation of the contours collapses.
+    switched = [(a, b, m + 12) if i < 2 else (a, b, m) for i, (a, b, m) in enumerate(notes)]
+    other_voice = synth.render(switched, total, decay=1.0)
+    assert 0.7 < P.pitch_agreement(wave, other_voice) < 0.8
+    assert P.pitch_correlation(wave, other_voice) < 0.4
+    # No transposition invariance, unlike the correlation: a semitone off agrees nowhere.
+    up_semitone = synth.render(synth.transpose(notes, 1), total, decay=1.0)
+    assert P.pitch_agreement(wave, up_semitone) == 0.0
+    assert P.pitch_correlation(wave, up_semitone) > 0.99
+    slightly_sharp = synth.render(synth.transpose(notes, 0.2), total, decay=1.0)  # +20 cents
+    assert P.pitch_agreement(wave, slightly_sharp) == 1.0
+    assert P.pitch_agreement(wave, slightly_sharp, cent_tolerance=10.0) < 0.05
+
+
+def test_pitch_agreement_nan_when_too_few_frames(synth):
+    up = synth.glide(150.0, 600.0, 1.0)
+    assert math.isnan(P.pitch_agreement(up, np.zeros_like(up)))
+    assert math.isnan(P.pitch_agreement(up[:2000], up[:2000]))  # < 10 voiced frames
+    steady = synth.glide(220.0, 220.0, 1.0)
+    assert P.pitch_agreement(steady, steady) == 1.0  # defined where r is not: no spread needed
+
+
 def test_raw_pitch_accuracy(scale, synth):
     notes, total, wave = scale
     assert P.raw_pitch_accuracy(wave, notes) > 0.9

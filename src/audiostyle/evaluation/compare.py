@@ -18,7 +18,7 @@ from pathlib import Path
 
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation.paired import HEADLINE, paired_difference, verdict
-from audiostyle.evaluation.report import BASELINES, PAPER_TABLE1, fmt, metric_label, task_label
+from audiostyle.evaluation.report import BASELINES, PAPER_TABLE1, fmt, metric_label, subset_stats, task_label
 from audiostyle.evaluation.scoring import METRIC_BY_KEY, METRICS, MONOPHONIC_KINDS, is_recon
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -53,13 +53,7 @@ def monophonic_subset(stats: dict | None, kinds: dict[str, str]) -> dict | None:
     An f0 tracker follows one voice; on a polyphonic clip it may hop between voices, so an f0
     contour (and the pitch correlation built on it) is well defined on monophonic clips only.
     """
-    import numpy as np
-
-    values = [v for clip, v in ((stats or {}).get("per_clip") or {}).items()
-              if kinds.get(clip) in MONOPHONIC_KINDS and v is not None and np.isfinite(v)]
-    if not values:
-        return None
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
+    return subset_stats(stats, {clip for clip, kind in kinds.items() if kind in MONOPHONIC_KINDS})
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -117,7 +111,7 @@ def comparison_markdown(runs: list[tuple[str, dict]], paired: bool = False) -> s
         lines += ["", f"**{title}**", ""]
 
         def row(task, name, stats):
-            extra = [_cell(monophonic_subset(stats.get("pitch_corr"), kinds))] if recon else []
+            extra = [_cell(monophonic_subset(stats.get("pitch_corr"), kinds)), _cell(stats.get("pitch_agree"))] if recon else []
             return [task_label(task), name] + [_cell(stats.get(k)) for k in keys] + extra
 
         rows = []
@@ -130,8 +124,8 @@ def comparison_markdown(runs: list[tuple[str, dict]], paired: bool = False) -> s
             if paper:
                 rows.append([task_label(task), "paper's Table 1"]
                             + [f"{fmt(paper[k][0], 3)} ± {fmt(paper[k][1], 2)}" if k in paper else "—" for k in keys]
-                            + (["—"] if recon else []))
-        extra = ["pitch correlation, monophonic clips ↑"] if recon else []
+                            + (["—", "—"] if recon else []))
+        extra = ["pitch correlation, monophonic clips ↑", metric_label("pitch_agree")] if recon else []
         lines += _table(["task", "system"] + [metric_label(k) for k in keys] + extra, rows)
 
     lines += _paired_section(runs) if paired else []

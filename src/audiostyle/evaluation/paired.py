@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-HEADLINE = {"recon": ("pitch_corr", "onset_f1"), "transfer": ("lsd", "chroma_cos", "style_acc")}
+HEADLINE = {"recon": ("pitch_corr", "pitch_agree", "onset_f1"), "transfer": ("lsd", "chroma_cos", "style_acc")}
 """The metrics the paired table reports: the issue's bars and the ground-truth transfer scores."""
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from audiostyle import MODEL_SR
-from audiostyle.evaluation.scoring import METRIC_BY_KEY, metrics_for, parse_task
+from audiostyle.evaluation.scoring import METRIC_BY_KEY, is_recon, metrics_for, parse_task
 
 PAPER = ("Brigante, Federici, Fornetti, \"Disentangled Latent Representations for Audio Style "
          "Transfer\", 2025, Table 1")
@@ -139,6 +139,34 @@ def paper_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def subset_stats(stats: dict | None, clips) -> dict | None:
+    """Mean, population std and n of a metric's finite ``per_clip`` values over ``clips`` only."""
+    values = [v for clip, v in ((stats or {}).get("per_clip") or {}).items()
+              if clip in clips and v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
+
+
+def recon_pitch_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of reconstruction pitch correlation and agreement, over all clips and
+    per source kind (an f0 contour is one melody on a monophonic clip, a voice the tracker
+    picks on a polyphonic one); the model and the transcribe + re-render baseline."""
+    kinds = (results.get("data") or {}).get("kinds") or {}
+    groups = {kind: {c for c, k in kinds.items() if k == kind} for kind in sorted(set(kinds.values()))}
+    header = ["Task", "system"] + [f"{metric_label(key)}, {name}" for key in ("pitch_corr", "pitch_agree")
+                                   for name in ("all", *groups)]
+    rows = []
+    for task in filter(is_recon, results["tasks"]):
+        for s in (s for s in ("model", "transcribe_rerender") if s in results["results"]):
+            stats = (results["results"].get(s) or {}).get(task) or {}
+            cells = []
+            for key in ("pitch_corr", "pitch_agree"):
+                cells += [cell(stats.get(key))] + [cell(subset_stats(stats.get(key), clips)) for clips in groups.values()]
+            rows.append([task_label(task), results["systems"][s]["label"]] + cells)
+    return header, rows
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
@@ -191,6 +219,12 @@ def render_markdown(results: dict) -> str:
               "model is asked to re-render each clip with its own instrument and the output is compared "
               "with the input, so the content-input and target rows are the input itself (the ideal).", ""]
     lines += _md_table(*paper_rows(results))
+    if any("pitch_agree" in (results["results"]["model"].get(t) or {}) for t in results["tasks"]):
+        lines += ["", "### Reconstruction pitch by kind of music", "",
+                  "Pitch agreement reads the same f0 contours as the correlation, frame by frame: on a "
+                  "polyphonic clip a few frames where the tracker hears another voice pull the correlation "
+                  "down far more than their share.", ""]
+        lines += _md_table(*recon_pitch_rows(results))
 
     lines += ["", "## Disentanglement diagnostics", ""] + _diagnostics(results.get("diagnostics") or {})
     lines += ["", "## Metric definitions", ""]

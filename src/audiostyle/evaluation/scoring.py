@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRICS_VERSION = 1
+METRICS_VERSION = 2  # 2: reconstruction pitch agreement added
 """Bump when any metric's definition or configuration changes: invalidates cached results."""
 
 
@@ -38,7 +38,7 @@ class MetricSpec:
     key: str
     label: str
     task: str  # "recon" or "transfer"
-    group: str  # "paper" (seed paper's Table 1) or "ground_truth"
+    group: str  # "paper" (seed paper's Table 1), "beyond_paper" (reconstruction) or "ground_truth"
     higher_is_better: bool
     description: str
 
@@ -50,6 +50,9 @@ METRICS: tuple[MetricSpec, ...] = (
                "mir_eval onset F-measure of the output's onsets against the input's, +-50 ms"),
     MetricSpec("pitch_corr", "pitch correlation", "recon", "paper", True,
                "Pearson r of PESTO f0 contours (cents), output vs input, over frames voiced in both"),
+    MetricSpec("pitch_agree", "pitch agreement", "recon", "beyond_paper", True,
+               "share of the frames the pitch correlation compares whose two f0s lie within 50 cents; "
+               "on polyphonic clips a few frames where the tracker follows another voice cost only their share"),
     MetricSpec("spec_mse", "spectrogram MSE", "recon", "paper", False,
                "MSE of linear STFT magnitudes (n_fft 1024, hop 256), output vs input, no normalisation"),
     MetricSpec("chroma_sim", "chroma similarity", "transfer", "paper", True,
@@ -217,6 +220,7 @@ def score_output(key: str, input_wave: np.ndarray, output: np.ndarray, target_wa
             "chroma_distance": M.chroma_distance(x, y),
             "onset_f1": M.onset_f1(x, y),
             "pitch_corr": M.pitch_correlation(x, y),
+            "pitch_agree": M.pitch_agreement(x, y),  # the same memoised contours
             "spec_mse": M.spectrogram_mse(x, y),
         }, None
     out = {

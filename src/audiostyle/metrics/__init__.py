@@ -8,7 +8,7 @@ reference onsets, a silent clip's correlation, ...) returns NaN, never a silent 
 Importing this package is cheap: librosa, torch, PESTO, basic-pitch, mir_eval and scikit-learn
 load on first use.
 
-Modules: :mod:`.pitch` (f0 contours, pitch correlation, RPA), :mod:`.onsets` (onset F1),
+Modules: :mod:`.pitch` (f0 contours, pitch correlation and agreement, RPA), :mod:`.onsets` (onset F1),
 :mod:`.chroma` (chroma distance / similarity / cosine), :mod:`.spectral` (LSD, spectrogram
 MSE, MFCC distance, instrumentation similarity, SSM distance), :mod:`.transcription`
 (basic-pitch notes, note F1), :mod:`.classifier` (instrument classifier for style accuracy).
@@ -19,7 +19,7 @@ from __future__ import annotations
 from audiostyle.metrics.chroma import chroma_cosine, chroma_distance, chroma_features, chroma_similarity
 from audiostyle.metrics.classifier import InstrumentClassifier, clip_features, load_split, train_or_load
 from audiostyle.metrics.onsets import onset_f1, onset_f1_from_times, onset_times
-from audiostyle.metrics.pitch import f0_contour, notes_to_f0, pitch_correlation, raw_pitch_accuracy
+from audiostyle.metrics.pitch import f0_contour, notes_to_f0, pitch_agreement, pitch_correlation, raw_pitch_accuracy
 from audiostyle.metrics.spectral import (
     instrumentation_similarity,
     lsd,
@@ -46,6 +46,7 @@ __all__ = [
     "onset_f1",
     "onset_f1_from_times",
     "onset_times",
+    "pitch_agreement",
     "pitch_correlation",
     "raw_pitch_accuracy",
     "spectrogram_mse",

@@ -1,4 +1,5 @@
-"""Fundamental-frequency (f0) metrics on whole clips: f0 contours, contour correlation, RPA.
+"""Fundamental-frequency (f0) metrics on whole clips: f0 contours, contour correlation and
+agreement, RPA.
 
 All functions take mono float32 waveforms of shape ``(N,)`` at ``sr`` Hz (normally
 :data:`audiostyle.MODEL_SR`, 22050 Hz).
@@ -296,15 +297,50 @@ def pitch_correlation(
         both, or when either contour is constant over those frames (standard deviation below
         1 cent: r would only measure tracker jitter), i.e. r is undefined.
     """
-    _t, f_ref, _c = f0_contour(ref, sr, method=method, confidence_threshold=confidence_threshold)
-    _t, f_est, _c = f0_contour(est, sr, method=method, confidence_threshold=confidence_threshold)
-    both = voiced_in_both(f_ref, f_est)
-    if len(both) < min_frames:
+    c_ref, c_est = _common_cents(ref, est, sr, method, confidence_threshold)
+    if len(c_ref) < min_frames:
         return float("nan")
-    c_ref, c_est = _hz_to_cents(f_ref[both]), _hz_to_cents(f_est[both])
     if min(np.std(c_ref), np.std(c_est)) < MIN_SPREAD_CENTS:
         return float("nan")  # a (near-)constant contour: r would only correlate tracker jitter
     return pearson(c_ref, c_est)
+
+
+def pitch_agreement(
+    ref: np.ndarray,
+    est: np.ndarray,
+    sr: int = MODEL_SR,
+    method: str = "pesto",
+    confidence_threshold: float = DEFAULT_CONFIDENCE,
+    min_frames: int = MIN_COMMON_FRAMES,
+    cent_tolerance: float = 50.0,
+) -> float:
+    """Share of the frames :func:`pitch_correlation` compares whose two f0s agree within 50 cents.
+
+    The same contours and frames as the correlation (tracked with ``method``, voiced in both),
+    scored frame by frame instead of as one Pearson r. On polyphonic music a monophonic tracker
+    follows whichever voice it hears as dominant: a few frames on another voice, 5-12
+    semitones away, can dominate the variance of a contour that otherwise moves by a few
+    semitones and pull r to zero or below, while here they cost only their share of frames.
+    No octave folding and no transposition: an output an octave off agrees nowhere.
+
+    Args:
+        ref, est: ``(N,)`` waveforms at ``sr`` Hz (input and output of a reconstruction).
+        cent_tolerance: largest |difference| in cents counted as agreement (mir_eval's 50).
+    Returns:
+        agreement in [0, 1]; **NaN** when fewer than ``min_frames`` frames are voiced in both.
+    """
+    c_ref, c_est = _common_cents(ref, est, sr, method, confidence_threshold)
+    if len(c_ref) < min_frames:
+        return float("nan")
+    return float(np.mean(np.abs(c_est - c_ref) <= cent_tolerance))
+
+
+def _common_cents(ref, est, sr: int, method: str, confidence_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(K,)`` and ``(K,)``: the two f0 contours in cents over the frames voiced in both."""
+    _t, f_ref, _c = f0_contour(ref, sr, method=method, confidence_threshold=confidence_threshold)
+    _t, f_est, _c = f0_contour(est, sr, method=method, confidence_threshold=confidence_threshold)
+    both = voiced_in_both(f_ref, f_est)
+    return _hz_to_cents(f_ref[both]), _hz_to_cents(f_est[both])
 
 
 def notes_to_f0(notes: Sequence[tuple[float, float, float]], times: np.ndarray) -> np.ndarray:
