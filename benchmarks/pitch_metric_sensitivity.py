@@ -1,4 +1,4 @@
-"""How much the reconstruction pitch correlation moves when the notes stay exactly the same.
+"""How much the reconstruction pitch correlation and agreement move when the notes stay exactly the same.
 
     python benchmarks/pitch_metric_sensitivity.py --data DIR [--split test] [--max-clips N]
 
@@ -11,7 +11,9 @@ itself through smooth random equalisers of up to +-3, +-6 and +-12 dB (6 control
 as the flagship's content equaliser draws them; seeded), and the same notes by the same
 instrument rendered with the corpus's training soundfont: the timbre a model trained on the
 training split learns, so the score a perfect rendering of the notes in that timbre would get.
-``--variants`` picks the columns (default all). Prints the mean per source kind and
+Two tables: the harness's pitch correlation, and the pitch agreement (share of the compared
+frames whose two f0s lie within 50 cents), from the same contours. ``--variants`` picks the
+columns (default all). Prints the mean per source kind and
 instrument. A metric diagnostic, not a speed benchmark: ~20 minutes on 2 cores for the whole
 test split with every column, ~4 minutes for the training font alone.
 """
@@ -44,7 +46,8 @@ def main() -> None:
 
     from audiostyle.features.equalize import bin_frequencies, random_eq_db
     from audiostyle.features.spectral import SpectralConfig, istft, stft
-    from audiostyle.metrics.pitch import pitch_correlation
+    from audiostyle.evaluation.scoring import memo_scope
+    from audiostyle.metrics.pitch import pitch_agreement, pitch_correlation
 
     cfg = SpectralConfig()
     freqs = bin_frequencies(cfg)[: cfg.stft_bins]
@@ -52,7 +55,7 @@ def main() -> None:
     columns = (["other instrument, same notes"] * ("other" in variants)
                + [f"same clip, EQ +-{db:g} dB" for db in EQ_DB] * ("eq" in variants)
                + ["same instrument, training font"] * ("font" in variants))
-    scores = collections.defaultdict(list)
+    scores = {m: collections.defaultdict(list) for m in ("correlation", "agreement")}
     instruments = ("piano", "violin")
     for clip in clips_of(args.data, args.split, args.max_clips):
         waves = {}
@@ -73,13 +76,17 @@ def main() -> None:
                     copies.append(istft(spec * gain[None, :, None], length=len(wave), cfg=cfg)[0].numpy())
             if in_training_font is not None:
                 copies.append(in_training_font(args.split, clip["clip_id"], inst))
-            for name, est in zip(columns, copies):
-                r = pitch_correlation(wave[: len(est)], est, sr)
-                if np.isfinite(r):
-                    scores[(clip["source_kind"], inst, name)].append(r)
+            with memo_scope():  # both metrics read the same two f0 contours
+                for name, est in zip(columns, copies):
+                    for metric, fn in (("correlation", pitch_correlation), ("agreement", pitch_agreement)):
+                        value = fn(wave[: len(est)], est, sr)
+                        if np.isfinite(value):
+                            scores[metric][(clip["source_kind"], inst, name)].append(value)
 
-    title = f"pitch correlation between a clip and copies with the same notes ({args.split} split)"
-    print_kind_table(title, columns, scores)
+    for metric in ("correlation", "agreement"):
+        title = f"pitch {metric} between a clip and copies with the same notes ({args.split} split)"
+        print_kind_table(title, columns, scores[metric])
+        print()
 
 
 if __name__ == "__main__":

@@ -79,8 +79,7 @@ def test_reconstruction_pitch_split_by_kind_of_music(tmp_path):
     agree["per_clip"] = {"c0": 1.0, "c1": 0.5, "c2": 0.25}
     agree.update(mean=0.5833, std=0.3118, n=3)
     header, rows = report.recon_pitch_rows(res)
-    assert header[2:] == ["pitch correlation ↑, all", "pitch correlation ↑, chorale", "pitch correlation ↑, fiddle",
-                          "pitch agreement ↑, all", "pitch agreement ↑, chorale", "pitch agreement ↑, fiddle"]
+    assert header[2:] == [f"pitch {m} ↑, {k}" for m in ("correlation", "agreement") for k in ("all", "chorale", "fiddle")]
     assert [r[:2] for r in rows] == [["Piano Recon.", "model (fake)"], ["Piano Recon.", "transcribe + re-render"],
                                      ["Violin Recon.", "model (fake)"], ["Violin Recon.", "transcribe + re-render"]]
     assert rows[0][2 + 1] == "n/a"  # c2, the only chorale, has an undefined correlation

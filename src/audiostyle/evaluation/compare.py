@@ -111,7 +111,8 @@ def comparison_markdown(runs: list[tuple[str, dict]], paired: bool = False) -> s
         lines += ["", f"**{title}**", ""]
 
         def row(task, name, stats):
-            extra = [_cell(monophonic_subset(stats.get("pitch_corr"), kinds)), _cell(stats.get("pitch_agree"))] if recon else []
+            extra = ([_cell(monophonic_subset(stats.get("pitch_corr"), kinds)), _cell(stats.get("pitch_agree"))]
+                     if recon else [])
             return [task_label(task), name] + [_cell(stats.get(k)) for k in keys] + extra
 
         rows = []

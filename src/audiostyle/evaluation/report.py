@@ -162,7 +162,8 @@ def recon_pitch_rows(results: dict) -> tuple[list[str], list[list[str]]]:
             stats = (results["results"].get(s) or {}).get(task) or {}
             cells = []
             for key in ("pitch_corr", "pitch_agree"):
-                cells += [cell(stats.get(key))] + [cell(subset_stats(stats.get(key), clips)) for clips in groups.values()]
+                cells.append(cell(stats.get(key)))
+                cells += [cell(subset_stats(stats.get(key), clips)) for clips in groups.values()]
             rows.append([task_label(task), results["systems"][s]["label"]] + cells)
     return header, rows
 
