@@ -158,13 +158,13 @@ def recon_pitch_rows(results: dict) -> tuple[list[str], list[list[str]]]:
                                    for name in ("all", *groups)]
     rows = []
     for task in filter(is_recon, results["tasks"]):
-        for s in (s for s in ("model", "transcribe_rerender") if s in results["results"]):
-            stats = (results["results"].get(s) or {}).get(task) or {}
+        for system in (name for name in ("model", "transcribe_rerender") if name in results["results"]):
+            stats = results["results"][system].get(task) or {}
             cells = []
             for key in ("pitch_corr", "pitch_agree"):
                 cells.append(cell(stats.get(key)))
                 cells += [cell(subset_stats(stats.get(key), clips)) for clips in groups.values()]
-            rows.append([task_label(task), results["systems"][s]["label"]] + cells)
+            rows.append([task_label(task), results["systems"][system]["label"]] + cells)
     return header, rows
 
 
