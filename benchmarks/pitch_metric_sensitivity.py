@@ -13,9 +13,9 @@ instrument rendered with the corpus's training soundfont: the timbre a model tra
 training split learns, so the score a perfect rendering of the notes in that timbre would get.
 Two tables: the harness's pitch correlation, and the pitch agreement (share of the compared
 frames whose two f0s lie within 50 cents), from the same contours. ``--variants`` picks the
-columns (default all). Prints the mean per source kind and
-instrument. A metric diagnostic, not a speed benchmark: ~20 minutes on 2 cores for the whole
-test split with every column, ~4 minutes for the training font alone.
+columns (default all). Prints the mean per source kind and instrument. A metric diagnostic,
+not a speed benchmark: ~20 minutes on 2 cores for the whole test split with every column,
+~4 minutes for the training font alone.
 """
 
 from __future__ import annotations
