@@ -7,10 +7,12 @@ import pytest
 
 from audiostyle.data.layout import Corpus
 from audiostyle.data.pianoroll import NOTE_LOW
-from audiostyle.errors import AudioStyleError
+from audiostyle.data.subharmonics import SubharmonicCut
+from audiostyle.errors import AudioStyleError, ConfigError
 from audiostyle.features.spectral import SpectralConfig
 from audiostyle.features.store import FeatureStore
 from audiostyle.training.data import CropSampler
+from audiostyle.training.loop import TRAIN_DEFAULTS, subharmonic_cut
 
 FPT = 4
 CROP = 64
@@ -54,3 +56,38 @@ def test_data_without_note_lists_is_refused_by_name(tiny_data, tmp_path):
     shutil.rmtree(data / "train" / "notes")
     with pytest.raises(AudioStyleError, match="no-notes.*notes file.*train"):
         _sampler(data, notes=(FPT, SPECTRAL.hop / SPECTRAL.sr))
+
+
+def test_sub_octave_cut_scales_exactly_the_bins_its_gain_names(tiny_data):
+    plain, cut = _sampler(tiny_data), _sampler(tiny_data, subharmonic_cut=SubharmonicCut(30.0, min_hz=300.0))
+    changed = 0
+    for inst in ("piano", "violin"):
+        for cid in plain.clips[inst]:
+            a, b = plain.crop(inst, cid, 0), cut.crop(inst, cid, 0)
+            gain = cut._gains[cid][None, :CROP]
+            assert np.allclose(b, a * gain)  # compressed features: a linear gain g is g ** 0.3
+            values = np.unique(gain)
+            assert np.isclose(values[:, None], [1.0, 10 ** (-30 * 0.3 / 20)], rtol=1e-5).any(axis=1).all()
+            changed += int((gain < 1).any())
+    assert changed > 0  # the tiny corpus has notes above 300 Hz
+    # batches and prototypes read through the same crops
+    batch = cut.sample(4, np.random.default_rng(0))
+    assert batch.x.shape == (4, 2, CROP, SPECTRAL.n_bins)
+
+
+def test_sub_octave_cut_needs_note_lists(tiny_data, tmp_path):
+    data = tmp_path / "no-notes"
+    shutil.copytree(tiny_data, data, ignore=shutil.ignore_patterns("cache"))
+    shutil.rmtree(data / "train" / "notes")
+    with pytest.raises(AudioStyleError, match="no-notes.*sub-octave cut.*notes file"):
+        _sampler(data, subharmonic_cut=SubharmonicCut(30.0))
+
+
+def test_sub_octave_cut_settings_are_checked_by_name():
+    assert subharmonic_cut(dict(TRAIN_DEFAULTS)) is None  # off by default
+    on = subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0})
+    assert on == SubharmonicCut(30.0, 700.0)
+    with pytest.raises(ConfigError, match="train.subharmonic_cut_db"):
+        subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": -1.0})
+    with pytest.raises(ConfigError, match="train.subharmonic_min_hz"):
+        subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0, "subharmonic_min_hz": 0.0})

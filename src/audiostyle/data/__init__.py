@@ -8,6 +8,8 @@ Submodules (imported on use; importing this package loads nothing heavy):
 - :mod:`~audiostyle.data.prepare`: ``prepare_recordings``, clips cut from real recordings.
 - :mod:`~audiostyle.data.layout`: ``Corpus``, reading a data set folder.
 - :mod:`~audiostyle.data.pianoroll`: ``token_roll``, a clip's notes at the content token rate.
+- :mod:`~audiostyle.data.subharmonics`: ``SubharmonicCut``, a gain lowering the partials an octave
+  under a clip's high notes (training option ``train.subharmonic_cut_db``).
 """
 
 TRAIN_FONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"

@@ -6,7 +6,9 @@ need). With ``paired=True`` every crop also comes with the same time span of the
 rendered by another instrument (same notes), for cross-reconstruction. With ``notes`` every crop
 also comes with its piano roll at the content token rate
 (:func:`audiostyle.data.pianoroll.token_roll`), from the data set's note lists, for note
-supervision.
+supervision. With ``subharmonic_cut`` every crop (and so every model input and target) has the
+partials an octave under its high notes lowered (:mod:`audiostyle.data.subharmonics`), also from
+the note lists.
 
 Sampling runs in the training process: crops are slices of memory-mapped float16 arrays, far
 cheaper than worker processes on two cores. Under data parallelism each rank reads a disjoint
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 
 from audiostyle.data.pianoroll import token_roll
+from audiostyle.data.subharmonics import SubharmonicCut
 from audiostyle.errors import AudioStyleError
 
 
@@ -43,15 +46,18 @@ class CropSampler:
     """Draws balanced batches of ``crop_frames``-frame crops from one split.
 
     ``notes`` = ``(frames_per_token, frame_seconds)`` adds each crop's piano roll at that token
-    rate; every clip of the split must then have a notes file (rendered data sets do).
+    rate; ``subharmonic_cut`` lowers the sub-octave partials of high notes in every crop. Either
+    needs a notes file for every clip of the split (rendered data sets have them).
     """
 
     def __init__(
         self, corpus, store, split: str, instruments: list[str], crop_frames: int,
         paired: bool = False, rank: int = 0, world_size: int = 1, notes: tuple[int, float] | None = None,
+        subharmonic_cut: SubharmonicCut | None = None,
     ):
         self.store, self.split, self.instruments = store, split, list(instruments)
         self.crop_frames, self.paired, self.note_rate = crop_frames, paired, notes
+        self.cut, self._gains = subharmonic_cut, {}
         present = corpus.instruments(split)
         missing = [i for i in self.instruments if i not in present]
         if missing:
@@ -70,12 +76,13 @@ class CropSampler:
         if paired:
             self.paths.update({(i, c): corpus.audio_path(split, i, c) for i in self.instruments for c in self.clips[i]})
         self.notes = {}
-        if notes is not None:
+        if notes is not None or subharmonic_cut is not None:
+            purpose = "note supervision" if notes is not None else "the sub-octave cut (train.subharmonic_cut_db)"
             for cid in sorted({c for ids in self.clips.values() for c in ids}):
                 found = corpus.notes(split, cid)
                 if found is None:
                     raise AudioStyleError(
-                        f"{corpus.root}: note supervision needs a notes file for every clip, and split '{split}' "
+                        f"{corpus.root}: {purpose} needs a notes file for every clip, and split '{split}' "
                         f"has none for clip '{cid}' (only rendered data sets have notes)")
                 self.notes[cid] = found
 
@@ -92,8 +99,19 @@ class CropSampler:
         for inst, cid in keys:
             self._features(inst, cid)
 
-    def _crop(self, feats: np.ndarray, start: int) -> np.ndarray:
+    def num_frames(self, inst: str, clip_id: str) -> int:
+        return int(self._features(inst, clip_id).shape[1])
+
+    def crop(self, inst: str, clip_id: str, start: int) -> np.ndarray:
+        """Compressed features ``(2, crop_frames, n_bins)`` float32 of one clip from frame
+        ``start`` (zero-padded past its end), with the sub-octave cut when there is one."""
+        feats = self._features(inst, clip_id)
         crop = np.asarray(feats[:, start : start + self.crop_frames], dtype=np.float32)
+        if self.cut is not None:
+            if clip_id not in self._gains:  # one gain per clip: every rendering holds its notes
+                self._gains[clip_id] = self.cut.clip_gain(
+                    self.notes[clip_id], feats.shape[1], self.store.cfg, self.store.power)
+            crop = crop * self._gains[clip_id][None, start : start + self.crop_frames]
         if crop.shape[1] < self.crop_frames:  # clip shorter than a crop: pad with silence
             crop = np.pad(crop, ((0, 0), (0, self.crop_frames - crop.shape[1]), (0, 0)))
         return crop
@@ -105,16 +123,15 @@ class CropSampler:
         xs, labels, pxs, plabels, rolls = [], [], [], [], []
         for label, inst in enumerate(self.instruments):
             for cid in rng.choice(self.clips[inst], size=batch_size // k):
-                feats = self._features(inst, cid)
-                start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
-                xs.append(self._crop(feats, start))
+                start = int(rng.integers(0, max(1, self.num_frames(inst, cid) - self.crop_frames + 1)))
+                xs.append(self.crop(inst, cid, start))
                 labels.append(label)
                 if self.note_rate is not None:
                     fpt, frame_seconds = self.note_rate
                     rolls.append(token_roll(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
                 if self.paired:
                     other = int(rng.choice([j for j in range(k) if j != label]))
-                    pxs.append(self._crop(self._features(self.instruments[other], cid), start))
+                    pxs.append(self.crop(self.instruments[other], cid, start))
                     plabels.append(other)
         batch = Batch(torch.from_numpy(np.stack(xs)), torch.tensor(labels))
         if self.paired:

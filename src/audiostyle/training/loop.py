@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from audiostyle.config import save_config, take
-from audiostyle.errors import AudioStyleError
+from audiostyle.errors import AudioStyleError, ConfigError
 
 TRAIN_DEFAULTS = {
     "steps": 6000,
@@ -39,6 +39,12 @@ TRAIN_DEFAULTS = {
     "max_bad_steps": 5,
     "threads": None,
     "prototype_clips": 64,
+    # Lower by this many dB the partials at odd multiples of f0/2 of every note of
+    # `subharmonic_min_hz` and up, in every crop (data.subharmonics; needs note lists). The
+    # training soundfont has them 30-40 dB under its high notes, the test soundfont 55-80 dB:
+    # models lay them on, and an f0 tracker then reads some clips an octave low. 0 = off.
+    "subharmonic_cut_db": 0.0,
+    "subharmonic_min_hz": 700.0,
     "objective": {},
 }
 
@@ -53,6 +59,18 @@ def lr_lambda(warmup: int, total: int, min_ratio: float):
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return f
+
+
+def subharmonic_cut(tc: dict):
+    """The sub-octave cut a resolved ``train`` section asks for; None when it is off."""
+    from audiostyle.data.subharmonics import SubharmonicCut
+
+    depth = tc["subharmonic_cut_db"]
+    if depth < 0:
+        raise ConfigError(f"train.subharmonic_cut_db must be >= 0, got {depth}")
+    if tc["subharmonic_min_hz"] <= 0:
+        raise ConfigError(f"train.subharmonic_min_hz must be > 0, got {tc['subharmonic_min_hz']}")
+    return SubharmonicCut(float(depth), float(tc["subharmonic_min_hz"])) if depth > 0 else None
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
@@ -137,6 +155,7 @@ def train(
     from audiostyle.training.state import load_latest_state, save_state
 
     tc = take(cfg["train"], TRAIN_DEFAULTS, "train")
+    cut = subharmonic_cut(tc)
     run_dir = Path(run_dir)
     started = time.monotonic()
     if tc["threads"]:
@@ -165,6 +184,7 @@ def train(
     sampler = CropSampler(
         corpus, store, "train", instruments, crop_frames, paired=getattr(objective, "paired", False),
         rank=fabric.global_rank, world_size=fabric.world_size, notes=note_rate,
+        subharmonic_cut=cut,
     )
     sampler.warm_cache(progress=progress and fabric.is_global_zero)
 
