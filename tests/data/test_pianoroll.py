@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from audiostyle.data.pianoroll import NOTE_HIGH, NOTE_LOW, NOTE_PITCHES, token_roll
+from audiostyle.data.pianoroll import NOTE_HIGH, NOTE_LOW, NOTE_PITCHES, midi_hz, token_roll
 
 
 def test_token_centres_and_crop_offset():
@@ -26,3 +26,8 @@ def test_pitches_outside_the_range_are_left_out_and_chords_stack():
     assert roll.sum(axis=1).tolist() == [3.0, 3.0, 3.0]
     assert roll[0, 0] == 1 and roll[0, -1] == 1 and roll[0, 72 - NOTE_LOW] == 1
     assert token_roll([], 5, 4, 0.01).sum() == 0
+
+
+def test_midi_hz():
+    assert midi_hz(69) == 440.0 and midi_hz(81) == 880.0
+    assert np.allclose(midi_hz(np.array([57.0, 60.0])), [220.0, 261.6255653])

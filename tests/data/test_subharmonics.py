@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostyle.data.subharmonics import SubharmonicCut, bin_reach_hz, midi_hz, subharmonic_gain
+from audiostyle.data.subharmonics import SubharmonicCut, bin_reach_hz, subharmonic_gain
 from audiostyle.features.normalize import channels_to_complex, complex_to_channels, compress
 from audiostyle.features.spectral import SpectralConfig, analyze
 
@@ -84,6 +84,3 @@ def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="min_hz > 0"):
         SubharmonicCut(30.0, min_hz=-1.0)
 
-
-def test_midi_hz():
-    assert midi_hz(69) == pytest.approx(440.0) and midi_hz(A5) == pytest.approx(880.0)

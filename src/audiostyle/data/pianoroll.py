@@ -13,6 +13,11 @@ NOTE_LOW, NOTE_HIGH = 36, 108  # MIDI pitches labelled; the rendered corpus stay
 NOTE_PITCHES = NOTE_HIGH - NOTE_LOW + 1
 
 
+def midi_hz(pitch):
+    """Equal-tempered frequency in Hz of a MIDI pitch (a number or an array), A4 = 69 = 440 Hz."""
+    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
+
+
 def token_roll(
     notes, n_tokens: int, frames_per_token: int, frame_seconds: float, start_frame: int = 0,
 ) -> np.ndarray:

@@ -17,11 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audiostyle.data.pianoroll import midi_hz
 from audiostyle.features.spectral import SpectralConfig, cqt_frequencies
-
-
-def midi_hz(pitch: float) -> float:
-    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 
 
 def bin_reach_hz(cfg: SpectralConfig = SpectralConfig()) -> tuple[np.ndarray, np.ndarray]:

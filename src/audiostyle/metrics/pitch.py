@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from audiostyle import MODEL_SR
+from audiostyle.data.pianoroll import midi_hz
 from audiostyle.errors import AudioStyleError
 from audiostyle.metrics._common import check_sr, check_wave, pad_to, pearson
 
@@ -353,7 +354,7 @@ def notes_to_f0(notes: Sequence[tuple[float, float, float]], times: np.ndarray) 
     f0 = np.zeros_like(times)
     for onset, offset, midi in sorted(_check_notes(notes), key=lambda n: n[0]):
         inside = (times >= onset) & (times < offset)
-        f0[inside] = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+        f0[inside] = midi_hz(midi)
     return f0
 
 

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from audiostyle import MODEL_SR
+from audiostyle.data.pianoroll import midi_hz
 from audiostyle.errors import AudioStyleError
 from audiostyle.metrics._common import check_sr, check_wave
 
@@ -193,7 +194,7 @@ def _notes_to_arrays(notes, name: str) -> tuple[np.ndarray, np.ndarray]:
         if off < on:
             raise AudioStyleError(f"{name}: note {i} ends before it starts: {note!r}")
         # mir_eval requires strictly positive durations; offsets are not scored here.
-        rows.append((on, max(off, on + 1e-3), 440.0 * 2.0 ** ((midi - 69.0) / 12.0)))
+        rows.append((on, max(off, on + 1e-3), midi_hz(midi)))
     if not rows:
         return np.zeros((0, 2)), np.zeros(0)
     arr = np.asarray(rows, dtype=np.float64)
