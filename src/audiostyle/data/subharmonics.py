@@ -75,7 +75,7 @@ def subharmonic_gain(
     for lo, hi in zip(edges[:-1], edges[1:]):
         sounding = [f for a, b, f in spans if a <= lo < b]
         high = [f for f in sounding if f >= min_hz]
-        if lo >= hi or not high:
+        if not high:
             continue
         targets = np.concatenate([np.arange(0.5, top / f + 1.0, 1.0) * f for f in high])
         harmonics = np.concatenate([np.arange(1.0, top / f + 1.0, 1.0) * f for f in sounding])

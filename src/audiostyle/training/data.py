@@ -99,13 +99,10 @@ class CropSampler:
         for inst, cid in keys:
             self._features(inst, cid)
 
-    def num_frames(self, inst: str, clip_id: str) -> int:
-        return int(self._features(inst, clip_id).shape[1])
-
-    def crop(self, inst: str, clip_id: str, start: int) -> np.ndarray:
-        """Compressed features ``(2, crop_frames, n_bins)`` float32 of one clip from frame
-        ``start`` (zero-padded past its end), with the sub-octave cut when there is one."""
-        feats = self._features(inst, clip_id)
+    def crop(self, feats: np.ndarray, clip_id: str, start: int) -> np.ndarray:
+        """Compressed features ``(2, crop_frames, n_bins)`` float32 from frame ``start`` of one
+        rendering of ``clip_id`` (``feats``, ``(2, T, n_bins)`` from :meth:`_features`),
+        zero-padded past its end, with the sub-octave cut when there is one."""
         crop = np.asarray(feats[:, start : start + self.crop_frames], dtype=np.float32)
         if self.cut is not None:
             if clip_id not in self._gains:  # one gain per clip: every rendering holds its notes
@@ -123,15 +120,16 @@ class CropSampler:
         xs, labels, pxs, plabels, rolls = [], [], [], [], []
         for label, inst in enumerate(self.instruments):
             for cid in rng.choice(self.clips[inst], size=batch_size // k):
-                start = int(rng.integers(0, max(1, self.num_frames(inst, cid) - self.crop_frames + 1)))
-                xs.append(self.crop(inst, cid, start))
+                feats = self._features(inst, cid)
+                start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
+                xs.append(self.crop(feats, cid, start))
                 labels.append(label)
                 if self.note_rate is not None:
                     fpt, frame_seconds = self.note_rate
                     rolls.append(token_roll(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
                 if self.paired:
                     other = int(rng.choice([j for j in range(k) if j != label]))
-                    pxs.append(self.crop(self.instruments[other], cid, start))
+                    pxs.append(self.crop(self._features(self.instruments[other], cid), cid, start))
                     plabels.append(other)
         batch = Batch(torch.from_numpy(np.stack(xs)), torch.tensor(labels))
         if self.paired:

@@ -20,9 +20,10 @@ def compute_prototypes(model, sampler, clips_per_class: int, crop_frames: int, c
         ids = sampler.clips[inst][:clips_per_class]
         zs = []
         for cid in ids:
-            span = max(1, sampler.num_frames(inst, cid) - crop_frames + 1)
+            feats = sampler._features(inst, cid)
+            span = max(1, feats.shape[1] - crop_frames + 1)
             starts = np.linspace(0, span - 1, crops_per_clip).astype(int)
-            crops = torch.from_numpy(np.stack([sampler.crop(inst, cid, int(s)) for s in starts]))
+            crops = torch.from_numpy(np.stack([sampler.crop(feats, cid, int(s)) for s in starts]))
             x = model.norm.standardize(crops.to(model.prototypes.device))
             labels = torch.full((len(starts),), k, dtype=torch.long, device=x.device)
             zs.append(model.encode_style(x, labels).float())
