@@ -1,5 +1,4 @@
 import math
-import os
 import subprocess
 import sys
 
@@ -41,17 +40,6 @@ def test_silence_is_unvoiced():
     _t, f0, conf = P.f0_contour(np.zeros(22050, np.float32))
     assert np.all(np.isnan(f0))
     assert np.all(conf < P.DEFAULT_CONFIDENCE)
-
-
-def test_pesto_loads_bundled_weights_without_leaving_stubs():
-    P.f0_contour(np.zeros(4096, np.float32))  # loads the model
-    import pesto
-
-    ckpt = os.path.join(os.path.dirname(pesto.__file__), "weights", P.PESTO_CHECKPOINT + ".ckpt")
-    assert os.path.isfile(ckpt)
-    for name in ("torchaudio", "tqdm"):
-        mod = sys.modules.get(name)
-        assert mod is None or "audiostyle stand-in" not in (mod.__doc__ or "")
 
 
 def test_glide_correlation(synth):
