@@ -28,7 +28,8 @@ import torch
 from _corpus import add_clip_arguments, clips_of, print_kind_table
 
 SHARE_COLUMNS = ("within 50 cents", "octave below", "octave above", "elsewhere")
-LEVEL_COLUMNS = ("f0/2 level, out, f0 < 700 Hz", "f0/2 level, out, f0 >= 700 Hz", "f0/2 level, in, f0 >= 700 Hz")
+LEVEL_COLUMNS = ("f0/2 level, out, f0 < 700 Hz", "f0/2 level, in, f0 < 700 Hz", "f0/2 level, out, f0 >= 700 Hz",
+                 "f0/2 level, in, f0 >= 700 Hz")
 HIGH_HZ = 700.0
 FFT = 4096
 
@@ -90,8 +91,8 @@ def score_model(name: str, data, split: str, clips: list[dict]) -> tuple[dict, l
                 scores[(*key, column)].append(share)
             high = fx[frames] >= HIGH_HZ
             out_levels = partial_levels_db(y, out_sr, centres, fx[frames])
-            in_levels = partial_levels_db(x, out_sr, centres[high], fx[frames][high])
-            for column, values in zip(LEVEL_COLUMNS, (out_levels[~high], out_levels[high], in_levels)):
+            in_levels = partial_levels_db(x, out_sr, centres, fx[frames])
+            for column, values in zip(LEVEL_COLUMNS, (out_levels[~high], in_levels[~high], out_levels[high], in_levels[high])):
                 if np.isfinite(values).any():
                     scores[(*key, column)].append(float(np.nanmean(values)))
             if shares["octave below"] >= 0.05:

@@ -3,8 +3,8 @@
     python benchmarks/pitch_metric_sensitivity.py --data DIR [--split test] [--max-clips N]
 
 The harness's pitch correlation (PESTO f0 contours, Pearson r in cents) tracks one f0 per
-frame. On a monophonic clip that is the melody; on a four-part chorale it is whichever voice
-the tracker hears as dominant, so a change of spectral balance alone can move it to another
+frame. On a monophonic clip that is the melody; on a four-part chorale it is mostly the bass
+(benchmarks/voice_balance.py), and a change of spectral balance alone can move it to another
 voice. For every clip of the split, each instrument's rendering is scored against copies whose
 notes and timing are untouched: the same notes rendered by the other instrument, and the clip
 itself through smooth random equalisers of up to +-3, +-6 and +-12 dB (6 control frequencies,
