@@ -29,6 +29,8 @@ import soundfile as sf
 import torch
 from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
 
+from audiostyle.data.pianoroll import midi_hz
+
 VOICES = ("top", "inner", "bass", "octave above a note", "octave below a note", "no note")
 COLUMNS = (*VOICES, "same voice as the input", "top - bass level (dB)")
 FFT = 4096
@@ -80,7 +82,7 @@ def top_minus_bass_db(wave: np.ndarray, sr: int, notes: list) -> float:
             continue
         power = np.abs(np.fft.rfft(wave[start : start + FFT] * window)) ** 2 + 1e-18
         # +-3 bins covers the Hann main lobe wherever the partial falls
-        bins = [int(round(440.0 * 2 ** ((p - 69) / 12) * FFT / sr)) for p in (pitches[-1], pitches[0])]
+        bins = [int(round(midi_hz(p) * FFT / sr)) for p in (pitches[-1], pitches[0])]
         top, bass = (power[max(0, k - 3) : k + 4].sum() for k in bins)
         diffs.append(10 * np.log10(top / bass))
     return float(np.mean(diffs)) if diffs else float("nan")
