@@ -39,6 +39,22 @@ def test_a_high_note_loses_its_odd_half_multiples_and_keeps_its_harmonics():
     assert gain[10, CFG.stft_bins + A5 - 24] == 1.0  # the note's own CQT bin
 
 
+def test_orders_keeps_the_cut_to_the_first_odd_multiples():
+    full = _cut_hz(subharmonic_gain([(0.0, 1.0, A5)], 40, HOP_S, CENTRE, HALF)[10])
+    first = _cut_hz(subharmonic_gain([(0.0, 1.0, A5)], 40, HOP_S, CENTRE, HALF, orders=1)[10])
+    two = _cut_hz(subharmonic_gain([(0.0, 1.0, A5)], 40, HOP_S, CENTRE, HALF, orders=2)[10])
+    assert np.abs(first - 440.0).max() <= HALF[0]  # only f0/2 (STFT bins) ...
+    assert np.abs(two - 1320.0).min() <= HALF[0] and np.abs(two - 2200.0).min() > HALF[0]  # ... then 3 f0/2
+    assert set(first) < set(two) < set(full)
+    # a lower note: its odd multiples fill the gaps between its harmonics up to the top, f0/2 alone does not
+    bass = [(0.0, 1.0, 57)]  # A3, 220 Hz
+    many = (subharmonic_gain(bass, 40, HOP_S, CENTRE, HALF, min_hz=60.0)[10] < 1).sum()
+    one = (subharmonic_gain(bass, 40, HOP_S, CENTRE, HALF, min_hz=60.0, orders=1)[10] < 1).sum()
+    assert 0 < one < many / 20
+    with pytest.raises(ValueError, match="orders"):
+        subharmonic_gain(bass, 40, HOP_S, CENTRE, HALF, orders=-1)
+
+
 def test_a_note_an_octave_below_protects_every_bin():
     # A4 sounding with A5: A4's harmonics lie on all of A5's half multiples
     gain = subharmonic_gain([(0.0, 1.0, A5), (0.0, 1.0, A5 - 12)], 40, HOP_S, CENTRE, HALF)
@@ -83,4 +99,6 @@ def test_bad_settings_are_refused():
         SubharmonicCut(0.0)
     with pytest.raises(ValueError, match="min_hz > 0"):
         SubharmonicCut(30.0, min_hz=-1.0)
+    with pytest.raises(ValueError, match="orders >= 0"):
+        SubharmonicCut(30.0, orders=-1)
 

@@ -92,3 +92,7 @@ def test_sub_octave_cut_settings_are_checked_by_name():
         subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": -1.0})
     with pytest.raises(ConfigError, match="train.subharmonic_min_hz"):
         subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0, "subharmonic_min_hz": 0.0})
+    assert subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0, "subharmonic_orders": 1}).orders == 1
+    for bad in (-1, 1.5, True, "1"):
+        with pytest.raises(ConfigError, match="train.subharmonic_orders"):
+            subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0, "subharmonic_orders": bad})

@@ -46,6 +46,7 @@ def _near(centre: np.ndarray, half: np.ndarray, freqs: np.ndarray) -> np.ndarray
 def subharmonic_gain(
     notes, n_frames: int, frame_seconds: float, centre_hz: np.ndarray, half_width_hz: np.ndarray,
     min_hz: float = 700.0, depth_db: float = 30.0, window_seconds: float = 0.0, release_seconds: float = 0.3,
+    orders: int = 0,
 ) -> np.ndarray:
     """Linear amplitude gain ``(n_frames, n_bins)`` float32 in ``(0, 1]``.
 
@@ -56,11 +57,16 @@ def subharmonic_gain(
     Args:
         notes: ``[(onset_s, offset_s, midi), ...]``.
         centre_hz, half_width_hz: ``(n_bins,)`` from :func:`bin_reach_hz`.
+        orders: how many odd multiples of ``f0 / 2`` to cut, from ``f0 / 2`` up; 0 cuts all of
+            them. Under a low note the odd multiples fill the gaps between its harmonics up to
+            the top of the spectrum, so a cut reaching low notes keeps to ``orders=1``.
     Returns:
         1 everywhere except, in frames where a note of ``min_hz`` or more sounds, the bins within
-        reach of ``(2k + 1) f0 / 2`` (k >= 0) and out of reach of every harmonic ``j f`` of every
-        note sounding then: those get ``10 ** (-depth_db / 20)``.
+        reach of ``(2k + 1) f0 / 2`` (0 <= k, and k < ``orders`` unless it is 0) and out of reach
+        of every harmonic ``j f`` of every note sounding then: those get ``10 ** (-depth_db / 20)``.
     """
+    if orders < 0:
+        raise ValueError(f"orders must be >= 0, got {orders}")
     gain = np.ones((n_frames, len(centre_hz)), dtype=np.float32)
     if depth_db <= 0 or not notes:
         return gain
@@ -77,7 +83,7 @@ def subharmonic_gain(
         high = [f for f in sounding if f >= min_hz]
         if not high:
             continue
-        targets = np.concatenate([np.arange(0.5, top / f + 1.0, 1.0) * f for f in high])
+        targets = np.concatenate([np.arange(0.5, top / f + 1.0, 1.0)[: orders or None] * f for f in high])
         harmonics = np.concatenate([np.arange(1.0, top / f + 1.0, 1.0) * f for f in sounding])
         cut = _near(centre_hz, half_width_hz, targets) & ~_near(centre_hz, half_width_hz, harmonics)
         gain[lo:hi, cut] = cut_value
@@ -92,12 +98,13 @@ class SubharmonicCut:
     depth_db: float
     min_hz: float = 700.0
     release_seconds: float = 0.3
+    orders: int = 0
 
     def __post_init__(self):
-        if self.depth_db <= 0 or self.min_hz <= 0 or self.release_seconds < 0:
+        if self.depth_db <= 0 or self.min_hz <= 0 or self.release_seconds < 0 or self.orders < 0:
             raise ValueError(
-                f"a sub-octave cut needs depth_db > 0, min_hz > 0 and release_seconds >= 0, got {self.depth_db}, "
-                f"{self.min_hz}, {self.release_seconds}")
+                f"a sub-octave cut needs depth_db > 0, min_hz > 0, release_seconds >= 0 and orders >= 0, got "
+                f"{self.depth_db}, {self.min_hz}, {self.release_seconds}, {self.orders}")
 
     def clip_gain(self, notes, n_frames: int, cfg: SpectralConfig, power: float) -> np.ndarray:
         """Gain ``(n_frames, n_bins)`` float32 for features compressed to ``|X| ** power``: a
@@ -105,6 +112,6 @@ class SubharmonicCut:
         centre, half = bin_reach_hz(cfg)
         gain = subharmonic_gain(
             notes, n_frames, cfg.hop / cfg.sr, centre, half, self.min_hz, self.depth_db,
-            window_seconds=cfg.n_fft / 2 / cfg.sr, release_seconds=self.release_seconds,
+            window_seconds=cfg.n_fft / 2 / cfg.sr, release_seconds=self.release_seconds, orders=self.orders,
         )
         return gain ** np.float32(power)

@@ -45,6 +45,9 @@ TRAIN_DEFAULTS = {
     # models lay them on, and an f0 tracker then reads some clips an octave low. 0 = off.
     "subharmonic_cut_db": 0.0,
     "subharmonic_min_hz": 700.0,
+    # How many odd multiples of f0/2 to cut, from f0/2 up (0 = all): 1 when the cut reaches low
+    # notes, between whose harmonics the higher odd multiples lie all the way up.
+    "subharmonic_orders": 0,
     "objective": {},
 }
 
@@ -70,7 +73,10 @@ def subharmonic_cut(tc: dict):
         raise ConfigError(f"train.subharmonic_cut_db must be >= 0, got {depth}")
     if tc["subharmonic_min_hz"] <= 0:
         raise ConfigError(f"train.subharmonic_min_hz must be > 0, got {tc['subharmonic_min_hz']}")
-    return SubharmonicCut(float(depth), float(tc["subharmonic_min_hz"])) if depth > 0 else None
+    orders = tc["subharmonic_orders"]
+    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 0:
+        raise ConfigError(f"train.subharmonic_orders must be an integer >= 0, got {orders!r}")
+    return SubharmonicCut(float(depth), float(tc["subharmonic_min_hz"]), orders=orders) if depth > 0 else None
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
