@@ -63,7 +63,7 @@ def test_sub_octave_cut_scales_exactly_the_bins_its_gain_names(tiny_data):
     changed = 0
     for inst in ("piano", "violin"):
         for cid in plain.clips[inst]:
-            feats = plain._features(inst, cid)
+            feats = plain.features(inst, cid)
             a, b = plain.crop(feats, cid, 0), cut.crop(feats, cid, 0)
             gain = cut._gains[cid][None, :CROP]
             assert np.allclose(b, a * gain)  # compressed features: a linear gain g is g ** 0.3

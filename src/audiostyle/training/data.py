@@ -86,7 +86,8 @@ class CropSampler:
                         f"has none for clip '{cid}' (only rendered data sets have notes)")
                 self.notes[cid] = found
 
-    def _features(self, inst: str, clip_id: str) -> np.ndarray:
+    def features(self, inst: str, clip_id: str) -> np.ndarray:
+        """Compressed features ``(2, T, n_bins)`` of one rendering, from the feature store."""
         return self.store.get(self.split, inst, clip_id, self.paths[(inst, clip_id)])
 
     def warm_cache(self, progress: bool = False) -> None:
@@ -97,11 +98,11 @@ class CropSampler:
 
             keys = tqdm(keys, desc=f"feature cache ({self.split})", unit="clip")
         for inst, cid in keys:
-            self._features(inst, cid)
+            self.features(inst, cid)
 
     def crop(self, feats: np.ndarray, clip_id: str, start: int) -> np.ndarray:
         """Compressed features ``(2, crop_frames, n_bins)`` float32 from frame ``start`` of one
-        rendering of ``clip_id`` (``feats``, ``(2, T, n_bins)`` from :meth:`_features`),
+        rendering of ``clip_id`` (``feats``, ``(2, T, n_bins)`` from :meth:`features`),
         zero-padded past its end, with the sub-octave cut when there is one."""
         crop = np.asarray(feats[:, start : start + self.crop_frames], dtype=np.float32)
         if self.cut is not None:
@@ -120,7 +121,7 @@ class CropSampler:
         xs, labels, pxs, plabels, rolls = [], [], [], [], []
         for label, inst in enumerate(self.instruments):
             for cid in rng.choice(self.clips[inst], size=batch_size // k):
-                feats = self._features(inst, cid)
+                feats = self.features(inst, cid)
                 start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
                 xs.append(self.crop(feats, cid, start))
                 labels.append(label)
@@ -129,7 +130,7 @@ class CropSampler:
                     rolls.append(token_roll(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
                 if self.paired:
                     other = int(rng.choice([j for j in range(k) if j != label]))
-                    pxs.append(self.crop(self._features(self.instruments[other], cid), cid, start))
+                    pxs.append(self.crop(self.features(self.instruments[other], cid), cid, start))
                     plabels.append(other)
         batch = Batch(torch.from_numpy(np.stack(xs)), torch.tensor(labels))
         if self.paired:

@@ -20,7 +20,7 @@ def compute_prototypes(model, sampler, clips_per_class: int, crop_frames: int, c
         ids = sampler.clips[inst][:clips_per_class]
         zs = []
         for cid in ids:
-            feats = sampler._features(inst, cid)
+            feats = sampler.features(inst, cid)
             span = max(1, feats.shape[1] - crop_frames + 1)
             starts = np.linspace(0, span - 1, crops_per_clip).astype(int)
             crops = torch.from_numpy(np.stack([sampler.crop(feats, cid, int(s)) for s in starts]))
