@@ -7,6 +7,11 @@ import collections
 import json
 from pathlib import Path
 
+import numpy as np
+
+PARTIAL_FFT = 4096
+_PARTIAL_WINDOW = np.hanning(PARTIAL_FFT)
+
 
 def clips_of(data: Path, split: str, per_kind: int | None = None) -> list[dict]:
     """Manifest entries of ``split`` in a rendered corpus; with ``per_kind``, only the first
@@ -18,6 +23,18 @@ def clips_of(data: Path, split: str, per_kind: int | None = None) -> list[dict]:
     for clip in clips:
         kinds[clip["source_kind"]].append(clip)
     return [clip for kind in kinds.values() for clip in kind[:per_kind]]
+
+
+def partial_energies(wave: np.ndarray, sr: int, centre: int, freqs_hz) -> list[float] | None:
+    """Energy of the partials at ``freqs_hz`` in the Hann-windowed :data:`PARTIAL_FFT`-point frame
+    of ``(N,)`` ``wave`` centred on sample ``centre``: the power within +-3 bins of each (the
+    window's main lobe spans +-2 bins, so +-3 counts a partial wherever it falls). None when the
+    frame runs past either end of ``wave``."""
+    start = int(centre) - PARTIAL_FFT // 2
+    if start < 0 or start + PARTIAL_FFT > len(wave):
+        return None
+    power = np.abs(np.fft.rfft(wave[start : start + PARTIAL_FFT] * _PARTIAL_WINDOW)) ** 2 + 1e-18
+    return [float(power[max(0, k - 3) : k + 4].sum()) for k in (int(round(f * PARTIAL_FFT / sr)) for f in freqs_hz)]
 
 
 def print_kind_table(title: str, columns: list[str], scores: dict) -> None:

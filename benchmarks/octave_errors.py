@@ -25,13 +25,12 @@ import collections
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table
+from _corpus import add_clip_arguments, clips_of, partial_energies, print_kind_table
 
 SHARE_COLUMNS = ("within 50 cents", "octave below", "octave above", "elsewhere")
 LEVEL_COLUMNS = ("f0/2 level, out, f0 < 700 Hz", "f0/2 level, in, f0 < 700 Hz", "f0/2 level, out, f0 >= 700 Hz",
                  "f0/2 level, in, f0 >= 700 Hz")
 HIGH_HZ = 700.0
-FFT = 4096
 
 
 def partial_levels_db(wave: np.ndarray, sr: int, centres: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
@@ -42,19 +41,15 @@ def partial_levels_db(wave: np.ndarray, sr: int, centres: np.ndarray, f0_hz: np.
         centres: ``(K,)`` the frames' centre samples.
         f0_hz: ``(K,)`` the fundamental in each of those frames.
     Returns:
-        ``(K,)`` dB (energy within ±3 bins of ``f0/2`` over that around ``f0``); NaN
-        for frames whose window runs past either end of ``wave``.
+        ``(K,)`` dB (energy within ±3 bins of ``f0/2`` over that around ``f0``,
+        :func:`_corpus.partial_energies`); NaN for frames whose window runs past either end of
+        ``wave``.
     """
-    window = np.hanning(FFT)
     out = np.full(len(centres), np.nan)
     for i, (centre, f) in enumerate(zip(centres, f0_hz)):
-        start = int(centre) - FFT // 2
-        if start < 0 or start + FFT > len(wave):
-            continue
-        power = np.abs(np.fft.rfft(wave[start : start + FFT] * window)) ** 2 + 1e-18
-        # the window's main lobe spans +-2 bins: summing +-3 counts a partial wherever it falls
-        energy = [power[max(0, k - 3) : k + 4].sum() for k in (int(round(f / 2 * FFT / sr)), int(round(f * FFT / sr)))]
-        out[i] = 10 * np.log10(energy[0] / energy[1])
+        energy = partial_energies(wave, sr, centre, (f / 2, f))
+        if energy is not None:
+            out[i] = 10 * np.log10(energy[0] / energy[1])
     return out
 
 

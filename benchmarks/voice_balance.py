@@ -27,13 +27,13 @@ import collections
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
+from _corpus import (PARTIAL_FFT, add_clip_arguments, clips_of, partial_energies, print_kind_table,
+                     training_font_renderer)
 
 from audiostyle.data.pianoroll import midi_hz
 
 VOICES = ("top", "inner", "bass", "octave above a note", "octave below a note", "no note")
 COLUMNS = (*VOICES, "same voice as the input", "top - bass level (dB)")
-FFT = 4096
 LEVEL_HOP_S = 0.05
 
 
@@ -44,7 +44,7 @@ def sounding(notes: list, t: float) -> np.ndarray:
 
 def voice_of(f0_hz: float, pitches: np.ndarray) -> str:
     """The :data:`VOICES` class of a tracked ``f0_hz`` among the ascending ``(V,)`` sounding pitches."""
-    cents = 1200 * np.log2(f0_hz / 440.0) + 6900 - 100 * pitches  # (V,) f0 minus each note
+    cents = 1200 * np.log2(f0_hz / midi_hz(pitches))  # (V,) f0 minus each note
     near = np.flatnonzero(np.abs(cents) <= 50)
     if near.size:
         k = int(near[np.argmin(np.abs(cents[near]))])
@@ -69,21 +69,19 @@ def voice_labels(times: np.ndarray, f0: np.ndarray, frames: np.ndarray, notes: l
 
 def top_minus_bass_db(wave: np.ndarray, sr: int, notes: list) -> float:
     """Mean over frames (every :data:`LEVEL_HOP_S`) with two or more notes sounding of the level
-    at the top note's f0 minus that at the bass note's f0, in dB; NaN when no frame has two.
+    at the top note's f0 minus that at the bass note's f0 (:func:`_corpus.partial_energies`), in
+    dB; NaN when no frame has two.
 
     Args:
         wave: ``(N,)`` samples at ``sr``.
     """
-    window = np.hanning(FFT)
     diffs = []
-    for start in range(0, len(wave) - FFT, int(LEVEL_HOP_S * sr)):
-        pitches = sounding(notes, (start + FFT // 2) / sr)
+    for start in range(0, len(wave) - PARTIAL_FFT, int(LEVEL_HOP_S * sr)):
+        centre = start + PARTIAL_FFT // 2
+        pitches = sounding(notes, centre / sr)
         if len(pitches) < 2:
             continue
-        power = np.abs(np.fft.rfft(wave[start : start + FFT] * window)) ** 2 + 1e-18
-        # +-3 bins covers the Hann main lobe wherever the partial falls
-        bins = [int(round(midi_hz(p) * FFT / sr)) for p in (pitches[-1], pitches[0])]
-        top, bass = (power[max(0, k - 3) : k + 4].sum() for k in bins)
+        top, bass = partial_energies(wave, sr, centre, (midi_hz(pitches[-1]), midi_hz(pitches[0])))
         diffs.append(10 * np.log10(top / bass))
     return float(np.mean(diffs)) if diffs else float("nan")
 
@@ -131,12 +129,14 @@ def main() -> None:
             for name, style in models.items():
                 renderings[f"reconstruction ({name})"] = style.transfer(x, sr, inst, source=inst)
             key = (clip["source_kind"], inst)
-            times, fx, _ = f0_contour(x, sr)
+            contours = {sr: f0_contour(x, sr)[:2]}  # the input's, tracked once per output rate
+            times, fx = contours[sr]
             ref_labels = voice_labels(times, fx, np.flatnonzero(np.isfinite(fx)), notes)
             add_scores(scores["input"], key, ref_labels, None, top_minus_bass_db(x, sr, notes))
             for name, (y, out_sr) in renderings.items():
-                xr = resample(x, sr, out_sr)
-                times, fx_r, _ = f0_contour(xr, out_sr)
+                if out_sr not in contours:
+                    contours[out_sr] = f0_contour(resample(x, sr, out_sr), out_sr)[:2]
+                times, fx_r = contours[out_sr]
                 _, fy, _ = f0_contour(y, out_sr)
                 frames = voiced_in_both(fx_r, fy)  # the frames the harness's pitch correlation compares
                 add_scores(scores[name], key, voice_labels(times, fy, frames, notes),
