@@ -129,18 +129,19 @@ def main() -> None:
             for name, style in models.items():
                 renderings[f"reconstruction ({name})"] = style.transfer(x, sr, inst, source=inst)
             key = (clip["source_kind"], inst)
-            contours = {sr: f0_contour(x, sr)[:2]}  # the input's, tracked once per output rate
-            times, fx = contours[sr]
-            ref_labels = voice_labels(times, fx, np.flatnonzero(np.isfinite(fx)), notes)
-            add_scores(scores["input"], key, ref_labels, None, top_minus_bass_db(x, sr, notes))
+            # The input's contour and voices over all its voiced frames, once per output rate; a
+            # rendering is compared on the frames voiced in both, a subset of those.
+            inputs = {}
+            for rate in {sr, *(out_sr for _, out_sr in renderings.values())}:
+                times, fx, _ = f0_contour(x if rate == sr else resample(x, sr, rate), rate)
+                inputs[rate] = times, fx, voice_labels(times, fx, np.flatnonzero(np.isfinite(fx)), notes)
+            add_scores(scores["input"], key, inputs[sr][2], None, top_minus_bass_db(x, sr, notes))
             for name, (y, out_sr) in renderings.items():
-                if out_sr not in contours:
-                    contours[out_sr] = f0_contour(resample(x, sr, out_sr), out_sr)[:2]
-                times, fx_r = contours[out_sr]
+                times, fx, ref_labels = inputs[out_sr]
                 _, fy, _ = f0_contour(y, out_sr)
-                frames = voiced_in_both(fx_r, fy)  # the frames the harness's pitch correlation compares
-                add_scores(scores[name], key, voice_labels(times, fy, frames, notes),
-                           voice_labels(times, fx_r, frames, notes), top_minus_bass_db(y, out_sr, notes))
+                frames = voiced_in_both(fx, fy)  # the frames the harness's pitch correlation compares
+                add_scores(scores[name], key, voice_labels(times, fy, frames, notes), ref_labels,
+                           top_minus_bass_db(y, out_sr, notes))
 
     for name in names:
         print_kind_table(f"\n{name}, {args.split} split: share of frames on each voice, and the top voice's level over the bass's",
