@@ -26,6 +26,24 @@ def test_loss_refuses_mismatched_shapes():
         note_activation_loss(torch.zeros(1, 2, 3), torch.zeros(1, 3, 3))
 
 
+def test_clip_mask_averages_over_the_selected_clips_tokens_only():
+    roll = torch.zeros(2, 2, 3)
+    roll[1, 0, 0] = 1.0
+    logits = torch.zeros(2, 2, 3)
+    logits[0] = 5.0  # clip 0 badly wrong; masked out, it must not count
+    keep = torch.tensor([False, True])
+    assert float(note_activation_loss(logits, roll, keep)) == pytest.approx(3 * math.log(2), rel=1e-6)
+    assert float(note_activation_loss(logits, roll, torch.tensor([True, True]))) == pytest.approx(
+        float(note_activation_loss(logits, roll)), rel=1e-6)
+    # nothing selected: an exact zero that still backpropagates (zero gradient)
+    leaf = logits.clone().requires_grad_(True)
+    none = note_activation_loss(leaf, roll, torch.tensor([False, False]))
+    none.backward()
+    assert float(none.detach()) == 0.0 and float(leaf.grad.abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="clip mask"):
+        note_activation_loss(logits, roll, torch.tensor([True]))
+
+
 def test_f1_counts_hits_and_treats_shared_silence_as_correct():
     roll = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
     assert float(note_f1(torch.tensor([[1.0, -1.0, 1.0, -1.0]]), roll)) == pytest.approx(0.5)  # tp 1, 2 predicted, 2 true

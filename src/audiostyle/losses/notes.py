@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 
-def note_activation_loss(logits: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+def note_activation_loss(logits: torch.Tensor, roll: torch.Tensor, clips: torch.Tensor | None = None) -> torch.Tensor:
     """Multi-label binary cross-entropy, summed over pitches and averaged over tokens.
 
     Summed over pitches so that a token's few sounding notes are not drowned by the many
@@ -15,13 +15,21 @@ def note_activation_loss(logits: torch.Tensor, roll: torch.Tensor) -> torch.Tens
     Args:
         logits: ``(B, S, P)`` pitch logits per content token.
         roll: ``(B, S, P)`` 0/1 targets (:func:`audiostyle.data.pianoroll.token_roll`).
+        clips: optional ``(B,)`` bool, the clips that count; the average runs over their
+            tokens only, and with none selected the loss is a zero that keeps the graph.
     Returns:
         0-dim tensor.
     """
     if logits.shape != roll.shape:
         raise ValueError(f"note logits {tuple(logits.shape)} and piano roll {tuple(roll.shape)} differ in shape")
-    bce = F.binary_cross_entropy_with_logits(logits.float(), roll.float(), reduction="none")
-    return bce.sum(dim=-1).mean()
+    bce = F.binary_cross_entropy_with_logits(logits.float(), roll.float(), reduction="none").sum(dim=-1)
+    if clips is None:
+        return bce.mean()
+    if clips.shape != logits.shape[:1]:
+        raise ValueError(f"clip mask {tuple(clips.shape)} does not match {logits.shape[0]} clips")
+    if not bool(clips.any()):
+        return bce.sum() * 0.0
+    return bce[clips].mean()
 
 
 @torch.no_grad()

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from audiostyle.data.pianoroll import NOTE_PITCHES
+from audiostyle.losses.notes import note_activation_loss
 from audiostyle.models.registry import build_model
 from audiostyle.training.objectives.flagship import FlagshipObjective
 from tests.training.objectives.conftest import TINY, random_batch
@@ -60,3 +61,31 @@ def test_refused_without_a_note_head_without_rolls_or_with_a_negative_weight():
         _objective(note_head=True, weights={"notes": -0.1})
     with pytest.raises(ValueError, match="piano rolls"):
         _objective(note_head=True, weights={"notes": 0.1}).generator_losses(random_batch([0, 1]), 0, 100)
+
+
+def test_notes_instruments_limits_the_term_to_those_clips():
+    batch = _batch_with_notes([0, 1, 0, 1])
+    piano = _objective(note_head=True, weights={"notes": 0.5}, notes_instruments=["piano"])
+    torch.manual_seed(3)
+    out = piano.generator_losses(batch, 0, 100)
+    with torch.no_grad():
+        m = piano.model
+        torch.manual_seed(3)
+        z_content = m.encode_content(m.norm.standardize(batch.x))
+        expected = note_activation_loss(m.note_logits(z_content[[0, 2]]), batch.notes[[0, 2]])
+    torch.testing.assert_close(out["notes"].detach(), expected)
+    # a violin-only batch: the term is zero and gives the content encoder no gradient
+    violin = _batch_with_notes([1, 1])
+    piano.model.zero_grad(set_to_none=True)
+    torch.manual_seed(3)
+    term = piano.generator_losses(violin, 0, 100)["notes"]
+    term.backward()
+    assert float(term.detach()) == 0.0
+    grad = piano.model.content_encoder.out.weight.grad
+    assert grad is None or float(grad.abs().sum()) == 0.0
+
+
+def test_notes_instruments_must_name_known_instruments():
+    for bad in (["cello"], [], "piano"):
+        with pytest.raises(ValueError, match="notes_instruments"):
+            _objective(note_head=True, weights={"notes": 0.1}, notes_instruments=bad)
