@@ -7,7 +7,7 @@ sequence ``z_content``.
 
 Unlike the paper's own implementation, which average-pooled each 3.3 s chunk to one vector,
 content tokens keep a time resolution notes survive: one token per ``frames_per_token`` STFT
-frames (4 frames = 46 ms at hop 256 and 22 050 Hz).
+frames (4 frames = 46 ms at hop 256 and 22 050 Hz; the content encoder can use 2 or 1).
 """
 
 from __future__ import annotations
@@ -43,25 +43,31 @@ def frame_normalize(x: torch.Tensor, floor: float = 0.03) -> torch.Tensor:
     return x / scale[:, None, :, None]
 
 
+FRAMES_PER_TOKEN = (1, 2, 4)
+
+
 class SpectralFrontend(nn.Module):
-    """ResBlock CNN: ``(B, 2, T, n_bins)`` features -> ``(B, T // 4, d_model)`` tokens.
+    """ResBlock CNN: ``(B, 2, T, n_bins)`` features -> ``(B, T // fpt, d_model)`` tokens.
 
     Channels are real, imaginary and magnitude (:func:`with_magnitude`). Frequency is strided
     early (the input has ~600 bins, and a full-resolution 2-D conv would dominate CPU time);
-    time is strided twice by 2, giving one token per 4 frames.
+    time is strided by 2 in up to two layers, giving one token per ``frames_per_token``
+    (``fpt``: 1, 2 or 4) frames.
     """
 
-    frames_per_token = 4
-
-    def __init__(self, n_bins: int, d_model: int, channels: int = 16, pitch_bins: int = 0):
+    def __init__(self, n_bins: int, d_model: int, channels: int = 16, pitch_bins: int = 0, frames_per_token: int = 4):
         super().__init__()
+        if frames_per_token not in FRAMES_PER_TOKEN:
+            raise ValueError(f"frames_per_token must be one of {FRAMES_PER_TOKEN}, got {frames_per_token}")
+        self.frames_per_token = frames_per_token
+        t1, t2 = {1: (1, 1), 2: (1, 2), 4: (2, 2)}[frames_per_token]
         c = channels
         self.cnn = nn.Sequential(
             nn.Conv2d(3, c // 2, kernel_size=(3, 8), stride=(1, 4), padding=(1, 2)),
             nn.GELU(),
-            nn.Conv2d(c // 2, c, kernel_size=(3, 4), stride=(2, 4), padding=(1, 0)),
+            nn.Conv2d(c // 2, c, kernel_size=(3, 4), stride=(t1, 4), padding=(1, 0)),
             ResBlock2d(c),
-            nn.Conv2d(c, 2 * c, kernel_size=3, stride=2, padding=1),
+            nn.Conv2d(c, 2 * c, kernel_size=3, stride=(t2, 2), padding=1),
             ResBlock2d(2 * c),
         )
         with torch.no_grad():
@@ -75,9 +81,9 @@ class SpectralFrontend(nn.Module):
         self.res = ResBlock1d(d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 2, T, n_bins)`` with ``T`` a multiple of 4 -> ``(B, T // 4, d_model)``."""
+        """``(B, 2, T, n_bins)`` with ``T`` a multiple of ``fpt`` -> ``(B, T // fpt, d_model)``."""
         x = with_magnitude(x)
-        h = self.cnn(x)  # (B, C, T/4, F')
+        h = self.cnn(x)  # (B, C, T/fpt, F')
         b, c, s, f = h.shape
         h = self.proj(h.permute(0, 2, 1, 3).reshape(b, s, c * f))
         if self.pitch is not None:
@@ -105,7 +111,8 @@ class StyleEncoder(nn.Module):
 
 
 class ContentEncoder(nn.Module):
-    """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // 4, latent_dim)``, time-ordered.
+    """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // fpt, latent_dim)``, time-ordered
+    (``fpt`` = ``frames_per_token``, see :class:`SpectralFrontend`).
 
     With ``instance_norm`` each clip's per-channel mean and variance over time are removed
     before the output projection: a clip-wide constant is exactly what a static timbre looks
@@ -118,10 +125,11 @@ class ContentEncoder(nn.Module):
     def __init__(
         self, n_bins: int, d_model: int, latent_dim: int, layers: int, heads: int, dropout: float,
         channels: int, instance_norm: bool = True, pitch_bins: int = 0, frame_norm: bool = False,
+        frames_per_token: int = 4,
     ):
         super().__init__()
         self.frame_norm = frame_norm
-        self.frontend = SpectralFrontend(n_bins, d_model, channels, pitch_bins)
+        self.frontend = SpectralFrontend(n_bins, d_model, channels, pitch_bins, frames_per_token)
         self.transformer = transformer_encoder(d_model, layers, heads, dropout)
         self.instance_norm = nn.InstanceNorm1d(d_model, affine=False) if instance_norm else None
         self.norm = nn.LayerNorm(d_model)

@@ -19,7 +19,7 @@ from audiostyle.errors import AudioStyleError
 from audiostyle.features.normalize import FeatureNorm, channels_to_complex, complex_to_channels
 from audiostyle.features.spectral import SpectralConfig, analyze, griffin_lim, istft
 from audiostyle.models.decoder import ARDecoder
-from audiostyle.models.encoders import ClassStyle, ContentEncoder, SpectralFrontend, StyleEncoder
+from audiostyle.models.encoders import FRAMES_PER_TOKEN, ClassStyle, ContentEncoder, StyleEncoder
 from audiostyle.models.layers import low_gain_init
 from audiostyle.models.base import WindowedModel
 
@@ -52,6 +52,10 @@ class FlagshipConfig:
     # (data.pianoroll), trained by the objective's "notes" term on a rendered corpus's note
     # lists: it asks z_content to keep every voice of a polyphonic texture, not just the loudest.
     note_head: bool = False
+    # STFT frames per content token and per decoder step (1, 2 or 4): 2 doubles the time
+    # resolution of z_content and the length of the decoder's sequence. The style encoder
+    # pools its tokens and keeps 4.
+    content_frames_per_token: int = 4
     style_encoder: str = "transformer"
     power: float = 0.3
     init_gain: float = 0.5
@@ -81,6 +85,10 @@ class FlagshipConfig:
             raise ValueError(f"style_encoder must be one of {STYLE_ENCODERS}, got {self.style_encoder!r}")
         if self.window_frames % 4 or self.window_frames < 8:
             raise ValueError(f"window_frames must be a multiple of 4 and at least 8, got {self.window_frames}")
+        if self.content_frames_per_token not in FRAMES_PER_TOKEN:
+            raise ValueError(
+                f"content_frames_per_token must be one of {FRAMES_PER_TOKEN}, got {self.content_frames_per_token}"
+            )
         if self.d_model % self.heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
 
@@ -102,7 +110,7 @@ class Flagship(WindowedModel, nn.Module):
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
         self.cfg, self.spectral = cfg, spectral
-        self.fpt = SpectralFrontend.frames_per_token
+        self.fpt = cfg.content_frames_per_token
         n_bins, k, d = spectral.n_bins, cfg.num_classes, cfg.latent_dim
         if cfg.style_encoder == "transformer":
             self.style_encoder = StyleEncoder(n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels)
@@ -110,7 +118,7 @@ class Flagship(WindowedModel, nn.Module):
             self.style_encoder = ClassStyle(k, d, learned=cfg.style_encoder == "learned")
         self.content_encoder = ContentEncoder(
             n_bins, cfg.d_model, d, cfg.enc_layers, cfg.heads, cfg.dropout, cfg.cnn_channels, cfg.content_instance_norm,
-            spectral.cqt_bins if cfg.content_pitch_path else 0, cfg.content_frame_norm,
+            spectral.cqt_bins if cfg.content_pitch_path else 0, cfg.content_frame_norm, self.fpt,
         )
         self.decoder = ARDecoder(
             spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,
@@ -138,9 +146,10 @@ class Flagship(WindowedModel, nn.Module):
         self.decoder.head.log_mag_offset.copy_(typical.clamp_min(1e-6).log() / self.cfg.power)
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
-        """``(B, N)`` waveform -> standardised input ``(B, 2, T, n_bins)``, ``T`` cut to a multiple of 4."""
+        """``(B, N)`` waveform -> standardised input ``(B, 2, T, n_bins)``, ``T`` cut to a multiple
+        of 4 (the style encoder's token; a multiple of every content token size too)."""
         x = self.norm.normalize(analyze(wave, self.spectral))
-        return x[:, :, : x.shape[2] // self.fpt * self.fpt]
+        return x[:, :, : x.shape[2] // 4 * 4]
 
     # -- encoders --------------------------------------------------------------------------------
     def encode_style(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -152,7 +161,8 @@ class Flagship(WindowedModel, nn.Module):
         return self.style_encoder(x)
 
     def encode_content(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // 4, D)``."""
+        """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // fpt, D)``, ``fpt`` =
+        ``cfg.content_frames_per_token``."""
         return self.content_encoder(x)
 
     def note_logits(self, z_content: torch.Tensor) -> torch.Tensor:
@@ -191,7 +201,7 @@ class Flagship(WindowedModel, nn.Module):
     @torch.no_grad()
     def generate(self, z_content: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
         """Inference decoding (``cfg.inference_feedback``): ``(B, S, D)``, ``(B, D)`` -> linear
-        complex STFT ``(B, F, 4S)``."""
+        complex STFT ``(B, F, fpt * S)``."""
         if self.cfg.inference_feedback == "masked":
             log_mag, phase = self.decoder.decode_masked(z_content, z_class)
         else:
