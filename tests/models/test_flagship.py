@@ -19,18 +19,27 @@ def _x(model, b=2, frames=None):
     return torch.randn(b, 2, frames, model.spectral.n_bins)
 
 
-def test_shapes_and_time_resolution():
-    m = _tiny()
+@pytest.mark.parametrize("fpt", [4, 2, 1])
+def test_shapes_and_time_resolution(fpt):
+    m = _tiny(content_frames_per_token=fpt)
     x = _x(m)
     assert m.encode_style(x).shape == (2, m.cfg.latent_dim)
     zc = m.encode_content(x)
-    assert zc.shape == (2, x.shape[2] // 4, m.cfg.latent_dim)  # one content step per 4 frames (46 ms)
+    assert zc.shape == (2, x.shape[2] // fpt, m.cfg.latent_dim)  # one content step per fpt frames (4: 46 ms)
     log_mag, phase = m.decode(m.target_frames(x), zc, m.encode_style(x))
     assert log_mag.shape == phase.shape == (2, x.shape[2], m.spectral.stft_bins)
 
 
-def test_pitch_path_reads_each_tokens_cqt_magnitudes_unstrided():
-    m = _tiny(content_pitch_path=True)
+def test_frames_per_token_outside_1_2_4_is_rejected():
+    from audiostyle.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="content_frames_per_token must be one of"):
+        _tiny(content_frames_per_token=3)
+
+
+@pytest.mark.parametrize("fpt", [4, 2])
+def test_pitch_path_reads_each_tokens_cqt_magnitudes_unstrided(fpt):
+    m = _tiny(content_pitch_path=True, content_frames_per_token=fpt)
     front = m.content_encoder.frontend
     assert _tiny().content_encoder.frontend.pitch is None  # off unless asked (older models)
     assert m.style_encoder.frontend.pitch is None
@@ -38,28 +47,29 @@ def test_pitch_path_reads_each_tokens_cqt_magnitudes_unstrided():
     front.pitch.register_forward_hook(lambda _mod, args, _out: seen.update(input=args[0]))
     x = _x(m)
     m.encode_content(x)
-    q, s = m.spectral.cqt_bins, x.shape[2] // 4
+    q, s = m.spectral.cqt_bins, x.shape[2] // fpt
     mag = (x[:, 0, :, -q:].square() + x[:, 1, :, -q:].square() + 1e-8).sqrt()  # (B, T, Q)
-    torch.testing.assert_close(seen["input"], mag.reshape(2, s, 4 * q))  # token k: frames 4k..4k+3
+    torch.testing.assert_close(seen["input"], mag.reshape(2, s, fpt * q))  # token k: frames fpt*k onwards
 
 
-def test_decoder_is_causal():
-    m = _tiny()
+@pytest.mark.parametrize("fpt", [4, 2])
+def test_decoder_is_causal(fpt):
+    m = _tiny(content_frames_per_token=fpt)
     x = _x(m)
     zc, zs = m.encode_content(x), m.encode_style(x)
     a, _ = m.decode(m.target_frames(x), zc, zs)
     y = x.clone()
-    y[:, :, 16:] += 5 * torch.randn_like(y[:, :, 16:])  # change frames of steps >= 4
+    y[:, :, 16:] += 5 * torch.randn_like(y[:, :, 16:])  # change frames of steps >= 16 / fpt
     b, _ = m.decode(m.target_frames(y), zc, zs)
-    # step t sees frames of steps < t: steps 0..4 (frames 0..19) cannot change
-    assert torch.allclose(a[:, :20], b[:, :20], atol=1e-5)
-    assert not torch.allclose(a[:, 20:], b[:, 20:], atol=1e-3)
+    # step t sees frames of steps < t: steps up to 16 / fpt (frames 0..15 + fpt) cannot change
+    assert torch.allclose(a[:, : 16 + fpt], b[:, : 16 + fpt], atol=1e-5)
+    assert not torch.allclose(a[:, 16 + fpt :], b[:, 16 + fpt :], atol=1e-3)
 
 
-@pytest.mark.parametrize("memory", ["2S", "S+1"])
-def test_cached_generation_matches_teacher_forcing_on_its_own_output(memory):
+@pytest.mark.parametrize("memory,fpt", [("2S", 4), ("S+1", 4), ("2S", 2)])
+def test_cached_generation_matches_teacher_forcing_on_its_own_output(memory, fpt):
     """The KV-cached free-running loop must equal a full causal pass over what it generated."""
-    m = _tiny(memory=memory)
+    m = _tiny(memory=memory, content_frames_per_token=fpt)
     x = _x(m, b=1)
     zc, zs = m.encode_content(x), m.encode_style(x)
     log_mag, phase = m.decoder.generate(zc, zs, m.to_decoder_input)
@@ -169,6 +179,15 @@ def test_note_head_reads_pitches_per_content_token_and_survives_a_checkpoint(tmp
     assert m.note_logits(zc).shape == (*zc.shape[:2], NOTE_PITCHES)
     again = load_model(save_model(m, tmp_path / "n.safetensors"))
     torch.testing.assert_close(again.note_logits(zc), m.note_logits(zc))
+
+
+def test_two_frames_per_token_survive_a_checkpoint(tmp_path):
+    m = _tiny(content_frames_per_token=2)
+    again = load_model(save_model(m, tmp_path / "f.safetensors"))
+    assert again.fpt == 2
+    x = _x(m, b=1)
+    torch.testing.assert_close(again.encode_content(x), m.encode_content(x))
+    assert again.encode_content(x).shape[1] == x.shape[2] // 2
 
 
 def test_unknown_config_keys_are_rejected():
