@@ -43,7 +43,9 @@ def frame_normalize(x: torch.Tensor, floor: float = 0.03) -> torch.Tensor:
     return x / scale[:, None, :, None]
 
 
-FRAMES_PER_TOKEN = (1, 2, 4)
+# frames per token -> time strides of the frontend's two strided convolutions
+_TIME_STRIDES = {1: (1, 1), 2: (1, 2), 4: (2, 2)}
+FRAMES_PER_TOKEN = tuple(_TIME_STRIDES)
 
 
 class SpectralFrontend(nn.Module):
@@ -60,7 +62,7 @@ class SpectralFrontend(nn.Module):
         if frames_per_token not in FRAMES_PER_TOKEN:
             raise ValueError(f"frames_per_token must be one of {FRAMES_PER_TOKEN}, got {frames_per_token}")
         self.frames_per_token = frames_per_token
-        t1, t2 = {1: (1, 1), 2: (1, 2), 4: (2, 2)}[frames_per_token]
+        t1, t2 = _TIME_STRIDES[frames_per_token]
         c = channels
         self.cnn = nn.Sequential(
             nn.Conv2d(3, c // 2, kernel_size=(3, 8), stride=(1, 4), padding=(1, 2)),
