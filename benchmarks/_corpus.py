@@ -84,3 +84,21 @@ def add_clip_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--max-clips", type=int, default=None, help="at most this many clips per source kind")
     ap.add_argument("--threads", type=int, default=2)
+
+
+def flagship_reconstruction_setup(doc: str):
+    """``(args, model)`` for a diagnostic that reconstructs clips with one flagship: parses the
+    model argument and the clip options (:func:`add_clip_arguments`), sets the thread count and
+    loads the model in eval mode with the decoded phase kept as it is (``phase_refine_iters``
+    0, inference's default)."""
+    import torch
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
+    add_clip_arguments(ap)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    import audiostyle
+
+    return args, audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()

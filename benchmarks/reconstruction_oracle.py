@@ -21,13 +21,12 @@ from a failure to generalise to unseen works and the unseen font.
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
+from _corpus import clips_of, flagship_reconstruction_setup, print_kind_table, training_font_renderer
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 FONT_COLUMNS = ("training-font rendering", "decoded vs training-font rendering")
@@ -35,17 +34,11 @@ OWN_STYLE = "decoded with the clip's own z_style"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args, model = flagship_reconstruction_setup(__doc__)
 
-    import audiostyle
     from audiostyle.features.spectral import istft
     from audiostyle.metrics.pitch import pitch_correlation
 
-    model = audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()
     clips = clips_of(args.data, args.split, args.max_clips)
     scores = collections.defaultdict(list)
     in_training_font = training_font_renderer(args.data)

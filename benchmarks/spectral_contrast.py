@@ -19,13 +19,12 @@ speed benchmark: about 2 minutes on 2 cores for the 77 test pairs.
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
 import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
+from _corpus import clips_of, flagship_reconstruction_setup, print_kind_table, training_font_renderer
 from scipy.ndimage import median_filter
 
 BAND_HZ = (43.0, 1500.0)
@@ -49,15 +48,7 @@ def harmonic_contrast(magnitude: np.ndarray, bin_hz: float) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-
-    import audiostyle
-
-    model = audiostyle.load(args.model, settings={"phase_refine_iters": 0}).model.eval()
+    args, model = flagship_reconstruction_setup(__doc__)
     bin_hz = model.spectral.sr / model.spectral.n_fft
     clips = clips_of(args.data, args.split, args.max_clips)
     in_training_font = training_font_renderer(args.data)
