@@ -19,8 +19,8 @@ Renderings: the same notes by the same instrument in the corpus's training sound
 note-perfect rendering in the learned timbre) and each MODEL's reconstruction by the full
 inference path, as the harness makes it. Two tables, the harness's pitch correlation and the
 pitch agreement (share of the compared frames within 50 cents), per source kind and over all
-clips. A quality diagnostic, not a speed benchmark: ~10 minutes per model on 2 cores for the
-77 test clips.
+clips. A quality diagnostic, not a speed benchmark: about 5 minutes per model on 2 cores for
+the 77 test clips, the training-font rendering included.
 """
 
 from __future__ import annotations
