@@ -25,6 +25,7 @@ the 77 test clips, the training-font rendering included.
 
 from __future__ import annotations
 
+import argparse
 import collections
 
 import numpy as np
@@ -35,25 +36,10 @@ from _corpus import add_clip_arguments, clips_of, print_kind_table, training_fon
 MAX_GAIN_DB = 30.0
 
 
-def eq_basis(freqs: np.ndarray, points: int, fmin: float) -> np.ndarray:
-    """``(F, points)`` hat functions, linear in log-frequency, on control frequencies spaced
-    evenly in log-frequency from ``fmin`` to the highest of the ``(F,)`` ``freqs``; bins outside
-    that range take the end point's gain (as ``features.equalize.random_eq_db``'s curves do)."""
-    knots = np.linspace(np.log2(fmin), np.log2(freqs.max()), points)
-    pos = np.clip(np.log2(np.maximum(freqs, fmin)), knots[0], knots[-1])
-    right = np.clip(np.searchsorted(knots, pos), 1, points - 1)
-    frac = (pos - knots[right - 1]) / (knots[right] - knots[right - 1])
-    basis = np.zeros((len(freqs), points))
-    rows = np.arange(len(freqs))
-    basis[rows, right - 1] = 1.0 - frac
-    basis[rows, right] += frac
-    return basis
-
-
 def balance_gain_db(ref_power: np.ndarray, est_power: np.ndarray, basis: np.ndarray, rounds: int = 4) -> np.ndarray:
     """``(F,)`` smooth gain in dB that brings the long-term power ``est_power`` to
     ``ref_power`` (both ``(F,)``, mean power per bin) register by register: each control point's
-    band power is the power under its hat in ``basis`` (``(F, P)``, :func:`eq_basis`), and its
+    band power is the power under its hat in ``basis`` (``(F, P)``, ``features.equalize.eq_basis``), and its
     gain moves by the dB difference of the two band powers; the hats overlap, so this is
     repeated ``rounds`` times. Clipped to +-:data:`MAX_GAIN_DB`. Band power sums the partials
     and the valleys between them as the ear and the f0 tracker take them, where a fit of the
@@ -67,8 +53,6 @@ def balance_gain_db(ref_power: np.ndarray, est_power: np.ndarray, basis: np.ndar
 
 
 def main() -> None:
-    import argparse
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="*", help="shipped model names, .safetensors files or run folders")
     ap.add_argument("--points", type=int, default=6, help="control frequencies of the matching equaliser")
@@ -81,13 +65,12 @@ def main() -> None:
     import audiostyle
     from audiostyle.audio.io import resample
     from audiostyle.evaluation.scoring import memo_scope
-    from audiostyle.features.equalize import EQ_FMIN, bin_frequencies
+    from audiostyle.features.equalize import bin_frequencies, eq_basis
     from audiostyle.features.spectral import SpectralConfig, istft, stft
     from audiostyle.metrics.pitch import pitch_agreement, pitch_correlation
 
     cfg = SpectralConfig()
-    freqs = bin_frequencies(cfg)[: cfg.stft_bins].numpy().astype(np.float64)
-    basis = eq_basis(freqs, args.points, EQ_FMIN)
+    basis = eq_basis(bin_frequencies(cfg)[: cfg.stft_bins], args.points).numpy().astype(np.float64)  # (F, P)
     in_training_font = training_font_renderer(args.data)
     models = {name: audiostyle.load(name) for name in args.models}
     renderings = ["same instrument, training font", *(f"reconstruction ({n})" for n in models)]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostyle.features.equalize import EQ_FMIN, bin_frequencies, equalize, random_eq_db, random_eq_field_db
+from audiostyle.features.equalize import EQ_FMIN, bin_frequencies, eq_basis, equalize, random_eq_db, random_eq_field_db
 from audiostyle.features.normalize import compress, decompress
 from audiostyle.features.spectral import SpectralConfig
 
@@ -32,6 +32,21 @@ def test_gain_curve_passes_through_the_drawn_gains_and_interpolates_in_log_frequ
     torch.testing.assert_close(curves[:, -2], drawn[:, 0])  # below the lowest knot: its gain
     torch.testing.assert_close(curves[:, -1], drawn[:, -1])  # above the highest: its gain
     assert curves.abs().max() <= 9.0
+
+
+def test_basis_times_the_drawn_gains_is_the_drawn_curve():
+    hz = bin_frequencies(CFG)
+    torch.manual_seed(5)
+    curves = random_eq_db(3, hz, 12.0, 6)
+    torch.manual_seed(5)
+    drawn = (torch.rand(3, 6) * 2 - 1) * 12.0
+    basis = eq_basis(hz, 6)
+    assert basis.shape == (CFG.n_bins, 6)
+    torch.testing.assert_close(drawn @ basis.T, curves, atol=1e-4, rtol=0)
+    torch.testing.assert_close(basis.sum(dim=1), torch.ones(CFG.n_bins))  # hats partition unity
+    assert (basis >= 0).all() and ((basis > 0).sum(dim=1) <= 2).all()  # at most two neighbours per bin
+    with pytest.raises(ValueError, match="at least 2"):
+        eq_basis(hz, 1)
 
 
 def test_zero_range_is_identity_and_too_few_points_refused():

@@ -24,6 +24,37 @@ def bin_frequencies(cfg: SpectralConfig = SpectralConfig()) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([stft, cqt_frequencies(cfg)])).float()
 
 
+def _control_points(freqs: torch.Tensor, points: int, fmax: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each of the ``(F,)`` ``freqs`` (Hz) falls between ``points`` control frequencies
+    spaced evenly in log-frequency from :data:`EQ_FMIN` to ``fmax`` (default: the highest bin):
+    ``(right, frac)``, both ``(F,)``: the index of the control point at or above it and its
+    fraction of the way there from the one below, in log-frequency; bins outside the range hold
+    the end point's gain."""
+    if points < 2:
+        raise ValueError(f"an equaliser needs at least 2 control points, got {points}")
+    top = float(freqs.max()) if fmax is None else float(fmax)
+    knots = torch.linspace(np.log2(EQ_FMIN), np.log2(top), points)
+    pos = torch.log2(freqs.clamp_min(EQ_FMIN)).clamp(max=knots[-1].item())
+    right = torch.searchsorted(knots, pos).clamp(1, points - 1)
+    return right, (pos - knots[right - 1]) / (knots[right] - knots[right - 1])
+
+
+def eq_basis(freqs: torch.Tensor, points: int = 6, fmax: float | None = None) -> torch.Tensor:
+    """``(F, points)`` hat functions of the equaliser's curves: a curve with gains ``g``
+    ``(points,)`` at the control frequencies is ``eq_basis(freqs, points) @ g`` (the curves of
+    :func:`random_eq_db`, for fitting a curve instead of drawing one).
+
+    Args:
+        freqs: ``(F,)`` bin frequencies in Hz (:func:`bin_frequencies`).
+    """
+    right, frac = _control_points(freqs, points, fmax)
+    basis = torch.zeros(freqs.shape[0], points)
+    rows = torch.arange(freqs.shape[0])
+    basis[rows, right - 1] = 1.0 - frac
+    basis[rows, right] += frac
+    return basis
+
+
 def random_eq_db(n: int, freqs: torch.Tensor, max_db: float, points: int = 6, fmax: float | None = None) -> torch.Tensor:
     """Random smooth gain curves ``(n, len(freqs))`` in dB.
 
@@ -35,14 +66,9 @@ def random_eq_db(n: int, freqs: torch.Tensor, max_db: float, points: int = 6, fm
     Args:
         freqs: ``(F,)`` bin frequencies in Hz (:func:`bin_frequencies`).
     """
-    if points < 2:
-        raise ValueError(f"an equaliser needs at least 2 control points, got {points}")
-    top = float(freqs.max()) if fmax is None else float(fmax)
-    knots = torch.linspace(np.log2(EQ_FMIN), np.log2(top), points)
+    right, frac = _control_points(freqs, points, fmax)
     gains = (torch.rand(n, points) * 2.0 - 1.0) * max_db
-    pos = torch.log2(freqs.clamp_min(EQ_FMIN)).clamp(max=knots[-1].item())
-    right = torch.searchsorted(knots, pos).clamp(1, points - 1)
-    frac = ((pos - knots[right - 1]) / (knots[right] - knots[right - 1]))[None]
+    frac = frac[None]
     return gains[:, right - 1] * (1.0 - frac) + gains[:, right] * frac
 
 
