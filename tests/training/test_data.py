@@ -1,4 +1,7 @@
-"""Training batches: piano rolls line up with the crops they label; data without notes is refused."""
+"""Training batches: piano rolls line up with the crops they label; data without notes is refused;
+clips are drawn in proportion to their source's weight."""
+
+import json
 
 import shutil
 
@@ -12,7 +15,7 @@ from audiostyle.errors import AudioStyleError, ConfigError
 from audiostyle.features.spectral import SpectralConfig
 from audiostyle.features.store import FeatureStore
 from audiostyle.training.data import CropSampler
-from audiostyle.training.loop import TRAIN_DEFAULTS, subharmonic_cut
+from audiostyle.training.loop import TRAIN_DEFAULTS, source_weights, subharmonic_cut
 
 FPT = 4
 CROP = 64
@@ -96,3 +99,40 @@ def test_sub_octave_cut_settings_are_checked_by_name():
     for bad in (-1, 1.5, True, "1"):
         with pytest.raises(ConfigError, match="train.subharmonic_orders"):
             subharmonic_cut({**TRAIN_DEFAULTS, "subharmonic_cut_db": 30.0, "subharmonic_orders": bad})
+
+
+def test_source_weights_draw_clips_by_kind(tiny_data):
+    kinds = Corpus(tiny_data).source_kinds("train")
+    assert set(kinds.values()) == {"chorale", "fiddle"}  # the tiny set holds both kinds
+    rng = np.random.default_rng(0)
+    only_chorales = _sampler(tiny_data, source_weights={"fiddle": 0.0})
+    for inst in ("piano", "violin"):
+        assert {kinds[c] for c in only_chorales.draw_clips(inst, 200, rng)} == {"chorale"}
+    assert only_chorales.sample(4, rng).x.shape == (4, 2, CROP, SPECTRAL.n_bins)
+    weighted, plain = _sampler(tiny_data, source_weights={"chorale": 3.0}), _sampler(tiny_data)
+    for inst, ids in plain.clips.items():
+        n_chorale = sum(kinds[c] == "chorale" for c in ids)
+        expected = 3 * n_chorale / (3 * n_chorale + len(ids) - n_chorale)  # 9 / 14 on 3 of 8
+        for sampler, share in ((weighted, expected), (plain, n_chorale / len(ids))):
+            drawn = sampler.draw_clips(inst, 4000, rng)
+            assert abs(np.mean([kinds[c] == "chorale" for c in drawn]) - share) < 0.03
+
+
+def test_source_weights_need_the_manifest_clip_list(tiny_data, tmp_path):
+    data = tmp_path / "no-kinds"
+    shutil.copytree(tiny_data, data, ignore=shutil.ignore_patterns("cache"))
+    manifest = json.loads((data / "manifest.json").read_text())
+    manifest.pop("clips")
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AudioStyleError, match="no-kinds.*source_weights.*source kind"):
+        _sampler(data, source_weights={"chorale": 3.0})
+    with pytest.raises(AudioStyleError, match="source_weights.*no 'piano' clip"):
+        _sampler(tiny_data, source_weights={"chorale": 0.0, "fiddle": 0.0})
+
+
+def test_source_weight_settings_are_checked_by_name():
+    assert source_weights(dict(TRAIN_DEFAULTS)) is None  # off by default
+    assert source_weights({**TRAIN_DEFAULTS, "source_weights": {"chorale": 3}}) == {"chorale": 3.0}
+    for bad in ([3.0], {"chorale": -1.0}, {"chorale": "3"}, {"chorale": True}, {"chorale": float("nan")}):
+        with pytest.raises(ConfigError, match="train.source_weights"):
+            source_weights({**TRAIN_DEFAULTS, "source_weights": bad})

@@ -95,6 +95,12 @@ class Corpus:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
             raise AudioStyleError(f"{path}: not a notes file ({type(exc).__name__}: {exc})") from None
 
+    def source_kinds(self, split: str) -> dict[str, str]:
+        """``{clip_id: source kind}`` (``"chorale"``, ``"fiddle"`` ...) of a split's clips, from
+        the manifest of a rendered set; empty for data sets whose manifest has no clip list."""
+        return {c["clip_id"]: c["source_kind"] for c in self.manifest.get("clips") or []
+                if isinstance(c, dict) and c.get("split") == split and "clip_id" in c and c.get("source_kind")}
+
     def items(self, split: str) -> list[tuple[str, str, Path]]:
         """``(instrument, clip_id, wav path)`` for every clip of the split, sorted."""
         return [(inst, cid, self.audio_path(split, inst, cid))

@@ -156,8 +156,7 @@ def plan_evaluation(model, data_dir, split: str = "test", limit: int | None = No
     if not ids:
         raise AudioStyleError(f"{root}/{split}: no paired clips for {', '.join(instruments)} "
                               f"(ground-truth metrics need the same notes rendered for each instrument)")
-    kinds = {c.get("clip_id"): c.get("source_kind") for c in corpus.manifest.get("clips") or []
-             if isinstance(c, dict) and c.get("split") == split}
+    kinds = corpus.source_kinds(split)
     clips = [ClipAudio(cid, {i: str(corpus.audio_path(split, i, cid)) for i in instruments},
                        corpus.notes(split, cid), kinds.get(cid)) for cid in select_clips(sorted(ids), limit, seed)]
     tasks = [scoring.task_key(i, i) for i in instruments] + [scoring.task_key(a, b) for a, b in dirs]

@@ -48,12 +48,14 @@ class CropSampler:
     ``notes`` = ``(frames_per_token, frame_seconds)`` adds each crop's piano roll at that token
     rate; ``subharmonic_cut`` lowers the sub-octave partials of high notes in every crop. Either
     needs a notes file for every clip of the split (rendered data sets have them).
+    ``source_weights`` (``{source kind: weight}``, kinds not named weigh 1) draws clips of each
+    instrument in proportion to their kind's weight; it needs the manifest's clip list.
     """
 
     def __init__(
         self, corpus, store, split: str, instruments: list[str], crop_frames: int,
         paired: bool = False, rank: int = 0, world_size: int = 1, notes: tuple[int, float] | None = None,
-        subharmonic_cut: SubharmonicCut | None = None,
+        subharmonic_cut: SubharmonicCut | None = None, source_weights: dict[str, float] | None = None,
     ):
         self.store, self.split, self.instruments = store, split, list(instruments)
         self.crop_frames, self.paired, self.note_rate = crop_frames, paired, notes
@@ -75,6 +77,7 @@ class CropSampler:
         self.paths = {(inst, cid): corpus.audio_path(split, inst, cid) for inst, ids in self.clips.items() for cid in ids}
         if paired:
             self.paths.update({(i, c): corpus.audio_path(split, i, c) for i in self.instruments for c in self.clips[i]})
+        self.probs = self._clip_probs(corpus, split, source_weights) if source_weights else None
         self.notes = {}
         if notes is not None or subharmonic_cut is not None:
             purpose = "note supervision" if notes is not None else "the sub-octave cut (train.subharmonic_cut_db)"
@@ -85,6 +88,26 @@ class CropSampler:
                         f"{corpus.root}: {purpose} needs a notes file for every clip, and split '{split}' "
                         f"has none for clip '{cid}' (only rendered data sets have notes)")
                 self.notes[cid] = found
+
+    def _clip_probs(self, corpus, split: str, weights: dict[str, float]) -> dict[str, np.ndarray]:
+        """``{instrument: (n_clips,) probabilities}`` from ``weights`` by source kind."""
+        kinds = corpus.source_kinds(split)
+        probs = {}
+        for inst, ids in self.clips.items():
+            unknown = [c for c in ids if c not in kinds]
+            if unknown:
+                raise AudioStyleError(
+                    f"{corpus.root}: train.source_weights needs each clip's source kind from the manifest, "
+                    f"and split '{split}' has none for clip '{unknown[0]}' (only rendered data sets list them)")
+            w = np.array([float(weights.get(kinds[c], 1.0)) for c in ids])
+            if w.sum() <= 0:
+                raise AudioStyleError(f"{corpus.root}: train.source_weights {weights} leave no '{inst}' clip to draw")
+            probs[inst] = w / w.sum()
+        return probs
+
+    def draw_clips(self, inst: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` clip ids of ``inst``, drawn with replacement (by source weight when there are any)."""
+        return rng.choice(self.clips[inst], size=n, p=None if self.probs is None else self.probs[inst])
 
     def features(self, inst: str, clip_id: str) -> np.ndarray:
         """Compressed features ``(2, T, n_bins)`` of one rendering, from the feature store."""
@@ -120,7 +143,7 @@ class CropSampler:
             raise AudioStyleError(f"batch_size {batch_size} must be a multiple of the {k} instruments")
         xs, labels, pxs, plabels, rolls = [], [], [], [], []
         for label, inst in enumerate(self.instruments):
-            for cid in rng.choice(self.clips[inst], size=batch_size // k):
+            for cid in self.draw_clips(inst, batch_size // k, rng):
                 feats = self.features(inst, cid)
                 start = int(rng.integers(0, max(1, feats.shape[1] - self.crop_frames + 1)))
                 xs.append(self.crop(feats, cid, start))

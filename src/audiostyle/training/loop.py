@@ -48,6 +48,9 @@ TRAIN_DEFAULTS = {
     # How many odd multiples of f0/2 to cut, from f0/2 up (0 = all): 1 when the cut reaches low
     # notes, between whose harmonics the higher odd multiples lie all the way up.
     "subharmonic_orders": 0,
+    # Draw training clips in proportion to a weight per source kind of the manifest, e.g.
+    # {chorale: 3.0}; kinds not named weigh 1. Empty = every clip alike.
+    "source_weights": {},
     "objective": {},
 }
 
@@ -77,6 +80,17 @@ def subharmonic_cut(tc: dict):
     if isinstance(orders, bool) or not isinstance(orders, int) or orders < 0:
         raise ConfigError(f"train.subharmonic_orders must be an integer >= 0, got {orders!r}")
     return SubharmonicCut(float(depth), float(tc["subharmonic_min_hz"]), orders=orders) if depth > 0 else None
+
+
+def source_weights(tc: dict) -> dict[str, float] | None:
+    """The clip weights by source kind a resolved ``train`` section asks for; None when unset."""
+    weights = tc["source_weights"]
+    if not isinstance(weights, dict):
+        raise ConfigError(f"train.source_weights must be a mapping of source kind to weight, got {weights!r}")
+    for kind, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ConfigError(f"train.source_weights.{kind} must be a number >= 0, got {w!r}")
+    return {str(k): float(w) for k, w in weights.items()} or None
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
@@ -161,7 +175,7 @@ def train(
     from audiostyle.training.state import load_latest_state, save_state
 
     tc = take(cfg["train"], TRAIN_DEFAULTS, "train")
-    cut = subharmonic_cut(tc)
+    cut, weights = subharmonic_cut(tc), source_weights(tc)
     run_dir = Path(run_dir)
     started = time.monotonic()
     if tc["threads"]:
@@ -190,7 +204,7 @@ def train(
     sampler = CropSampler(
         corpus, store, "train", instruments, crop_frames, paired=getattr(objective, "paired", False),
         rank=fabric.global_rank, world_size=fabric.world_size, notes=note_rate,
-        subharmonic_cut=cut,
+        subharmonic_cut=cut, source_weights=weights,
     )
     sampler.warm_cache(progress=progress and fabric.is_global_zero)
 
