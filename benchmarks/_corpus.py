@@ -25,6 +25,13 @@ def clips_of(data: Path, split: str, per_kind: int | None = None) -> list[dict]:
     return [clip for kind in kinds.values() for clip in kind[:per_kind]]
 
 
+def read_clip(data: Path, split: str, instrument: str, clip: dict) -> tuple[np.ndarray, int]:
+    """``((samples,) float32, sample rate)`` of one manifest entry's rendering by ``instrument``."""
+    import soundfile as sf
+
+    return sf.read(data / split / instrument / f"{clip['clip_id']}.wav", dtype="float32")
+
+
 def partial_energies(wave: np.ndarray, sr: int, centre: int, freqs_hz) -> list[float] | None:
     """Energy of the partials at ``freqs_hz`` in the Hann-windowed :data:`PARTIAL_FFT`-point frame
     of ``(N,)`` ``wave`` centred on sample ``centre``: the power within +-3 bins of each (the

@@ -29,9 +29,8 @@ import argparse
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
+from _corpus import add_clip_arguments, clips_of, print_kind_table, read_clip, training_font_renderer
 
 MAX_GAIN_DB = 30.0
 
@@ -78,7 +77,7 @@ def main() -> None:
     scores = {m: collections.defaultdict(list) for m in ("correlation", "agreement")}
     for clip in clips_of(args.data, args.split, args.max_clips):
         for inst in ("piano", "violin"):
-            x, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            x, sr = read_clip(args.data, args.split, inst, clip)
             if sr != cfg.sr:
                 raise SystemExit(f"{args.data}: clips are at {sr} Hz, the analysis expects {cfg.sr} Hz")
             outs = {renderings[0]: in_training_font(args.split, clip["clip_id"], inst)}

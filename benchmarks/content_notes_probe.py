@@ -23,9 +23,8 @@ import argparse
 import collections
 from pathlib import Path
 
-import soundfile as sf
 import torch
-from _corpus import clips_of
+from _corpus import clips_of, read_clip
 
 from audiostyle.data.layout import Corpus
 from audiostyle.data.pianoroll import token_roll
@@ -43,7 +42,7 @@ def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, 
         if notes is None:
             raise SystemExit(f"{data}: split '{split}' has no notes file for clip '{clip['clip_id']}' (render the corpus)")
         for inst in model.cfg.instruments:
-            wave, _ = sf.read(data / split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            wave, _ = read_clip(data, split, inst, clip)
             with torch.no_grad():
                 x = model.features(torch.from_numpy(wave[: model.window_samples])[None])
                 z = model.encode_content(x)[0]

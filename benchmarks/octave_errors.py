@@ -23,9 +23,8 @@ import argparse
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, partial_energies, print_kind_table
+from _corpus import add_clip_arguments, clips_of, partial_energies, print_kind_table, read_clip
 
 SHARE_COLUMNS = ("within 50 cents", "octave below", "octave above", "elsewhere")
 LEVEL_COLUMNS = ("f0/2 level, out, f0 < 700 Hz", "f0/2 level, in, f0 < 700 Hz", "f0/2 level, out, f0 >= 700 Hz",
@@ -71,7 +70,7 @@ def score_model(name: str, data, split: str, clips: list[dict]) -> tuple[dict, l
     scores, worst = collections.defaultdict(list), []
     for clip in clips:
         for inst in style.instruments:
-            x, sr = sf.read(data / split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            x, sr = read_clip(data, split, inst, clip)
             y, out_sr = style.transfer(x, sr, inst, source=inst)
             x = resample(x, sr, out_sr)
             times, fx, _ = f0_contour(x, out_sr)

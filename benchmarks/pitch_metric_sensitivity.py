@@ -24,9 +24,8 @@ import argparse
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, training_font_renderer
+from _corpus import add_clip_arguments, clips_of, print_kind_table, read_clip, training_font_renderer
 
 EQ_DB = (3.0, 6.0, 12.0)
 VARIANTS = ("other", "eq", "font")
@@ -60,7 +59,7 @@ def main() -> None:
     for clip in clips_of(args.data, args.split, args.max_clips):
         waves = {}
         for inst in instruments:
-            wave, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            wave, sr = read_clip(args.data, args.split, inst, clip)
             if sr != cfg.sr:
                 raise SystemExit(f"{args.data}: clips are at {sr} Hz, the metric's analysis expects {cfg.sr} Hz")
             waves[inst] = wave

@@ -24,9 +24,9 @@ from __future__ import annotations
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import clips_of, flagship_reconstruction_setup, print_kind_table, training_font_renderer
+from _corpus import (clips_of, flagship_reconstruction_setup, print_kind_table, read_clip,
+                     training_font_renderer)
 
 VARIANTS = ("decoded", "decoded magnitude + true phase", "true magnitude + decoded phase")
 FONT_COLUMNS = ("training-font rendering", "decoded vs training-font rendering")
@@ -44,7 +44,7 @@ def main() -> None:
     in_training_font = training_font_renderer(args.data)
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
-            full, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            full, sr = read_clip(args.data, args.split, inst, clip)
             wave = torch.from_numpy(full[: model.window_samples])[None]
             with torch.no_grad():
                 x = model.features(wave)

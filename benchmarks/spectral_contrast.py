@@ -22,9 +22,9 @@ from __future__ import annotations
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import clips_of, flagship_reconstruction_setup, print_kind_table, training_font_renderer
+from _corpus import (clips_of, flagship_reconstruction_setup, print_kind_table, read_clip,
+                     training_font_renderer)
 from scipy.ndimage import median_filter
 
 BAND_HZ = (43.0, 1500.0)
@@ -55,7 +55,7 @@ def main() -> None:
     scores = collections.defaultdict(list)
     for clip in clips:
         for k, inst in enumerate(model.cfg.instruments):
-            full, _ = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            full, _ = read_clip(args.data, args.split, inst, clip)
             font_copy = in_training_font(args.split, clip["clip_id"], inst)
             with torch.no_grad():
                 x = model.features(torch.from_numpy(full[: model.window_samples])[None])

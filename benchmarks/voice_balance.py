@@ -25,9 +25,8 @@ import argparse
 import collections
 
 import numpy as np
-import soundfile as sf
 import torch
-from _corpus import (PARTIAL_FFT, add_clip_arguments, clips_of, partial_energies, print_kind_table,
+from _corpus import (PARTIAL_FFT, add_clip_arguments, clips_of, partial_energies, print_kind_table, read_clip,
                      training_font_renderer)
 
 from audiostyle.data.pianoroll import midi_hz
@@ -124,7 +123,7 @@ def main() -> None:
     for clip in clips:
         notes = corpus.notes(args.split, clip["clip_id"])
         for inst in ("piano", "violin"):
-            x, sr = sf.read(args.data / args.split / inst / f"{clip['clip_id']}.wav", dtype="float32")
+            x, sr = read_clip(args.data, args.split, inst, clip)
             renderings = {"same instrument, training font": (in_training_font(args.split, clip["clip_id"], inst), sr)}
             for name, style in models.items():
                 renderings[f"reconstruction ({name})"] = style.transfer(x, sr, inst, source=inst)
