@@ -2,7 +2,6 @@
 clips are drawn in proportion to their source's weight."""
 
 import json
-
 import shutil
 
 import numpy as np
@@ -128,6 +127,8 @@ def test_source_weights_need_the_manifest_clip_list(tiny_data, tmp_path):
         _sampler(data, source_weights={"chorale": 3.0})
     with pytest.raises(AudioStyleError, match="source_weights.*no 'piano' clip"):
         _sampler(tiny_data, source_weights={"chorale": 0.0, "fiddle": 0.0})
+    with pytest.raises(AudioStyleError, match=r"source_weights names \['chorales'\].*chorale"):
+        _sampler(tiny_data, source_weights={"chorales": 3.0})  # a misspelt kind
 
 
 def test_source_weight_settings_are_checked_by_name():

@@ -92,6 +92,10 @@ class CropSampler:
     def _clip_probs(self, corpus, split: str, weights: dict[str, float]) -> dict[str, np.ndarray]:
         """``{instrument: (n_clips,) probabilities}`` from ``weights`` by source kind."""
         kinds = corpus.source_kinds(split)
+        absent = sorted(set(weights) - set(kinds.values()))
+        if absent and kinds:  # a misspelt kind would otherwise weigh nothing, silently
+            raise AudioStyleError(f"{corpus.root}: train.source_weights names {absent}, which split '{split}' "
+                                  f"does not hold (its source kinds: {sorted(set(kinds.values()))})")
         probs = {}
         for inst, ids in self.clips.items():
             unknown = [c for c in ids if c not in kinds]
