@@ -49,3 +49,12 @@ def test_bad_settings_are_refused_and_nothing_changes(ldm, settings, message):
 def test_every_model_kind_declares_its_settings(kind, name):
     model = build_model(load_config(kind)["model"])
     assert apply_settings(model, {name: "3"}) == {name: 3} and getattr(model.cfg, name) == 3
+
+
+def test_a_word_setting_takes_only_its_words():
+    model = build_model(load_config("flagship-tiny")["model"])
+    assert apply_settings(model, {"inference_feedback": "generated"}) == {"inference_feedback": "generated"}
+    assert model.cfg.inference_feedback == "generated"
+    with pytest.raises(AudioStyleError, match="inference_feedback='fed': must be one of masked, generated"):
+        apply_settings(model, {"inference_feedback": "fed"})
+    assert model.cfg.inference_feedback == "generated"

@@ -22,7 +22,7 @@ def add_settings_argument(p: argparse.ArgumentParser) -> None:
     """``--set NAME=VALUE`` (repeatable): a model's inference settings (:mod:`audiostyle.models.settings`)."""
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                    help="inference setting of the model, repeatable: phase_refine_iters / style_gain / "
-                        "recon_own_style (flagship), "
+                        "recon_own_style / inference_feedback (flagship), "
                         "griffin_lim_iters (mel models), ddim_steps / strength / eta (ldm)")
 
 

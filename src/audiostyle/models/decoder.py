@@ -136,7 +136,7 @@ class ARDecoder(nn.Module):
 
     def forward(
         self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor, token_dropout: float = 0.0,
-        full_mask: float = 0.0,
+        full_mask: float = 0.0, fed_back: torch.Tensor | None = None, fed_back_share: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass.
 
@@ -148,11 +148,20 @@ class ARDecoder(nn.Module):
                 the decoder cannot lean on copying the previous frames and must use the memory.
             full_mask: probability that a whole sequence has every previous-step input masked:
                 the exact input of mask-token inference (:meth:`decode_masked`), trained as such.
+            fed_back: ``(B, 2, S * fpt, n_freq)`` frames the decoder itself produced for this
+                sequence (standardised like ``target``); with ``fed_back_share`` > 0 each
+                previous-step input is taken from them instead of ``target`` with that
+                probability (scheduled sampling, so that :meth:`generate`, which feeds back its
+                own frames, sees inputs like those it was trained on). Masking applies after.
         Returns:
             log-magnitude and phase, ``(B, S * fpt, n_freq)`` each.
         """
         b, s = z_content.shape[:2]
         prev = self._embed_frames(target[:, :, : (s - 1) * self.fpt])
+        if fed_back is not None and fed_back_share > 0:
+            own = self._embed_frames(fed_back[:, :, : (s - 1) * self.fpt])
+            pick = torch.rand(b, prev.shape[1], 1, device=prev.device) < fed_back_share
+            prev = torch.where(pick, own, prev)
         if (token_dropout > 0 or full_mask > 0) and self.training:
             drop = torch.rand(b, prev.shape[1], 1, device=prev.device) < token_dropout
             drop = drop | (torch.rand(b, 1, 1, device=prev.device) < full_mask)

@@ -67,6 +67,8 @@ class FlagshipConfig:
     # Inference only: what each decoder step receives from the previous one. "generated" is the
     # paper's loop (its own output fed back, KV-cached); "masked" feeds the learned mask token
     # that training uses for token_dropout, so the output follows the content alone (one pass).
+    # The generated loop needs a decoder trained on its own frames (train.objective.
+    # scheduled_sampling); without that it drifts away from the content.
     inference_feedback: str = "masked"
     # Inference only: push the target prototype away from the other instruments' mean,
     # z = p + style_gain * (p - mean of the others); 0 uses the prototype as it is.
@@ -105,7 +107,8 @@ class Flagship(WindowedModel, nn.Module):
 
     kind = "flagship"
     # Griffin-Lim steps from the decoded phase; prototype extrapolation (see FlagshipConfig)
-    INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float, "recon_own_style": float}
+    INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float, "recon_own_style": float,
+                          "inference_feedback": ("masked", "generated")}
 
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()
@@ -193,10 +196,11 @@ class Flagship(WindowedModel, nn.Module):
 
     def decode(
         self, target: torch.Tensor, z_content: torch.Tensor, z_class: torch.Tensor,
-        token_dropout: float = 0.0, full_mask: float = 0.0,
+        token_dropout: float = 0.0, full_mask: float = 0.0, fed_back: torch.Tensor | None = None,
+        fed_back_share: float = 0.0,
     ):
         """Teacher-forced decoding; see :meth:`ARDecoder.forward`. Returns ``(log_mag, phase)``."""
-        return self.decoder(target, z_content, z_class, token_dropout, full_mask)
+        return self.decoder(target, z_content, z_class, token_dropout, full_mask, fed_back, fed_back_share)
 
     @torch.no_grad()
     def generate(self, z_content: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 The weights fix the architecture, but some fields only steer how outputs are produced: the
 flagship's phase refinement, the mel models' Griffin-Lim iterations, the diffusion model's
-DDIM steps and strength. Each model class lists them in ``INFERENCE_SETTINGS`` (name -> type);
+DDIM steps and strength. Each model class lists them in ``INFERENCE_SETTINGS`` (name -> ``int``,
+``float`` or a tuple of the words the setting takes);
 :func:`apply_settings` checks and applies ``--set name=value`` pairs from the command line or a
 shipped model's ``inference`` entry in ``models.json``.
 """
@@ -30,7 +31,11 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _convert(name: str, kind: type, value) -> int | float:
+def _convert(name: str, kind, value) -> int | float | str:
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise AudioStyleError(f"setting {name}={value!r}: must be one of {', '.join(kind)}")
+        return value
     try:
         if kind is int:
             number = float(value)

@@ -26,6 +26,7 @@ from audiostyle.losses import (
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
+from audiostyle.training.objectives import feedback
 from audiostyle.models.decoder import LOG_MAG_RANGE
 from audiostyle.models.discriminator import Discriminator
 
@@ -96,6 +97,7 @@ DEFAULTS = {
     "own_style_share": 0.0,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
+    **feedback.DEFAULTS,  # scheduled sampling of the decoder's own frames (objectives.feedback)
 }
 
 
@@ -148,6 +150,7 @@ class FlagshipObjective:
             raise ValueError(f"train.objective.content_eq_time_points must be >= 1, got {self.cfg['content_eq_time_points']}")
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
+        feedback.check(self.cfg)
         if self.cfg["weights"]["notes"] < 0:
             raise ValueError(f"train.objective.weights.notes must be >= 0, got {self.cfg['weights']['notes']}")
         if self.needs_notes and getattr(model, "note_head", None) is None:
@@ -202,7 +205,10 @@ class FlagshipObjective:
         z_content = m.encode_content(self._content_input(comp, x))
 
         z_decode = self._decoder_style(z_style, z_class)
-        log_mag, phase = m.decode(m.target_frames(x), z_content, z_decode, self.cfg["token_dropout"], self.cfg["full_mask"])
+        share = feedback.sampling_share(self.cfg, step, total)
+        own = feedback.own_frames(m, z_content, z_decode, self.cfg["scheduled_sampling_passes"]) if share > 0 else None
+        log_mag, phase = m.decode(m.target_frames(x), z_content, z_decode, self.cfg["token_dropout"], self.cfg["full_mask"],
+                                  own, share)
         target = m.target_spectrum(x)
         recon = reconstruction_losses(
             m.to_spectrum(log_mag, phase), target, weights=self._recon_weights(), report_zero_weight=False,
@@ -255,6 +261,8 @@ class FlagshipObjective:
         out["total"] = total_loss
         out["curriculum_phase"] = torch.tensor(float(scales["phase"]))
         out["adv_scale"] = torch.tensor(scales["adversarial"])
+        if self.cfg["scheduled_sampling"] > 0:
+            out["sampled_share"] = torch.tensor(share)
         with torch.no_grad():
             out["hsic_normalized"] = normalized_hsic(z_style.float(), z_content.float().mean(dim=1))
             self._update_prototypes(prototypes.detach(), present)
