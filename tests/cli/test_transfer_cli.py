@@ -66,7 +66,7 @@ def test_errors_are_one_clear_line_and_write_nothing(case, tiny_model, tmp_path)
         "corrupt_input": "not a readable audio file",
         "unwritable_output": "does not exist",
         "missing_model": "no such model",
-        "unknown_setting": "no inference setting 'ddim_steps' (it has: phase_refine_iters, recon_own_style, style_gain)",
+        "unknown_setting": "no inference setting 'ddim_steps' (it has: inference_feedback, phase_refine_iters, recon_own_style, style_gain)",
         "bad_setting_value": "phase_refine_iters='many': expected an integer",
     }[case]
     if case == "unknown_instrument":
