@@ -24,6 +24,7 @@ from audiostyle.models.layers import low_gain_init
 from audiostyle.models.base import WindowedModel
 
 STYLE_ENCODERS = ("transformer", "learned", "onehot")
+INFERENCE_FEEDBACKS = ("masked", "generated")  # what a decoder step is fed (FlagshipConfig)
 
 
 @dataclass
@@ -81,7 +82,7 @@ class FlagshipConfig:
     def __post_init__(self):
         if len(self.instruments) < 2 or len(set(self.instruments)) != len(self.instruments):
             raise ValueError(f"need at least two distinct instruments, got {self.instruments}")
-        if self.inference_feedback not in ("generated", "masked"):
+        if self.inference_feedback not in INFERENCE_FEEDBACKS:
             raise ValueError(f"inference_feedback must be 'generated' or 'masked', got {self.inference_feedback!r}")
         if self.style_encoder not in STYLE_ENCODERS:
             raise ValueError(f"style_encoder must be one of {STYLE_ENCODERS}, got {self.style_encoder!r}")
@@ -108,7 +109,7 @@ class Flagship(WindowedModel, nn.Module):
     kind = "flagship"
     # Griffin-Lim steps from the decoded phase; prototype extrapolation (see FlagshipConfig)
     INFERENCE_SETTINGS = {"phase_refine_iters": int, "style_gain": float, "recon_own_style": float,
-                          "inference_feedback": ("masked", "generated")}
+                          "inference_feedback": INFERENCE_FEEDBACKS}
 
     def __init__(self, cfg: FlagshipConfig, spectral: SpectralConfig = SpectralConfig()):
         super().__init__()

@@ -26,9 +26,9 @@ from audiostyle.losses import (
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
-from audiostyle.training.objectives import feedback
 from audiostyle.models.decoder import LOG_MAG_RANGE
 from audiostyle.models.discriminator import Discriminator
+from audiostyle.training.objectives import feedback
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
 
