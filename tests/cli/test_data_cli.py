@@ -67,6 +67,44 @@ def test_refuses_non_empty_foreign_output(tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["keep.txt"]
 
 
+def test_font_converts_a_patch_list_that_render_then_takes(tmp_path):
+    from tests.data.conftest import SR, gus_sample, sine, write_patch
+
+    wave = sine(441, 0.5).tobytes()
+    for name in ("piano", "violin"):
+        write_patch(tmp_path / f"{name}.pat", [gus_sample(wave, rate=SR, low=20, high=8000, root=441,
+                                                          loop=(2 * 11000, 2 * 11050))])
+    (tmp_path / "set.cfg").write_text(f"dir {tmp_path}\nbank 0\n 0 piano.pat\n 40 violin.pat\n")
+    proc = _run("font", "--patches", str(tmp_path / "set.cfg"), "--out", str(tmp_path / "set.sf2"))
+    assert proc.returncode == 0, proc.stderr
+    assert "GM programs 0, 40" in proc.stdout
+    if Path(TEST_FONT).is_file():
+        proc = _run("render", "--out", str(tmp_path / "data"), "--clips-per-instrument", "3", "--seconds", "2",
+                    "--train-font", str(tmp_path / "set.sf2"), "--sources", "fiddle", "--quiet")
+        assert proc.returncode == 0, proc.stderr
+        train = sorted((tmp_path / "data" / "train" / "violin").glob("*.wav"))
+        assert train and np.sqrt(np.mean(sf.read(train[0])[0] ** 2)) > 0.01
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--patches", "/nonexistent/freepats.cfg"], "patch list /nonexistent/freepats.cfg not found"),
+    (["--out", "font.txt"], "ends in .sf2"),
+    (["--out", "missing/font.sf2"], "does not exist"),
+    (["--instruments", "kazoo"], "unknown instrument 'kazoo'"),
+    (["--instruments", "flute"], "no patch for GM program(s) [73]"),
+])
+def test_font_bad_input_is_one_line(tmp_path, args, expected):
+    (tmp_path / "set.cfg").write_text(f"dir {tmp_path}\nbank 0\n 0 piano.pat\n 40 violin.pat\n")
+    base = {"--patches": str(tmp_path / "set.cfg"), "--out": str(tmp_path / "font.sf2")}
+    for key, value in zip(args[::2], args[1::2]):
+        base[key] = value if key != "--out" else str(tmp_path / value)
+    proc = subprocess.run([sys.executable, "-m", "audiostyle", "data", "font",
+                           *[x for kv in base.items() for x in kv]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert expected in _one_line_error(proc)
+    assert not (tmp_path / "font.sf2").exists()
+
+
 def test_prepare_reports_summary(tmp_path):
     src = tmp_path / "src"
     (src / "cello").mkdir(parents=True)

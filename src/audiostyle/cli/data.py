@@ -1,4 +1,5 @@
-"""``audiostyle data``: render paired clips from the corpus, or prepare real recordings."""
+"""``audiostyle data``: render paired clips from the corpus, prepare real recordings, or build a
+SoundFont from a GUS patch set for rendering."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 from audiostyle.data import TEST_FONT, TRAIN_FONT
 from audiostyle.errors import AudioStyleError
 
+FREEPATS_CFG = "/etc/timidity/freepats.cfg"
 OUT_HELP = "output folder: new, empty, or a previous data set (which is replaced)"
 
 
@@ -52,6 +54,17 @@ def register(subparsers) -> None:
     prepare.add_argument("--quiet", action="store_true", help="no progress output")
     prepare.set_defaults(func=_prepare)
 
+    font = sub.add_parser(
+        "font", help="build a SoundFont 2 file from a GUS patch set (e.g. Debian's freepats)",
+        description="Convert the GM programs a TiMidity patch list names (GUS .pat files) into one "
+                    "SoundFont 2 file, for `data render --train-font`.")
+    font.add_argument("--patches", default=FREEPATS_CFG, metavar="CFG",
+                      help=f"TiMidity patch list (default {FREEPATS_CFG}, Debian package freepats)")
+    font.add_argument("--out", required=True, metavar="FILE", help="SoundFont 2 file to write (.sf2)")
+    font.add_argument("--instruments", default="piano,violin", metavar="LIST",
+                      help="comma-separated GM names or program numbers (default piano,violin)")
+    font.set_defaults(func=_font)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -81,6 +94,27 @@ def _render(args: argparse.Namespace) -> int:
                                 for s, f in summary["fonts"].items()))
     if summary["clipped_wavs"]:
         print(f"note: {summary['clipped_wavs']} WAVs peaked above full scale and were clipped")
+    return 0
+
+
+def _font(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from audiostyle.data.instruments import resolve_instruments
+    from audiostyle.data.patches import patches_to_sf2
+
+    instruments = resolve_instruments(args.instruments)
+    cfg = Path(args.patches)
+    if not cfg.is_file():
+        hint = " (install it with `apt-get install freepats`)" if str(cfg) == FREEPATS_CFG else ""
+        raise AudioStyleError(f"patch list {cfg} not found{hint}")
+    out = Path(args.out)
+    if out.suffix.lower() != ".sf2":
+        raise AudioStyleError(f"--out {out}: a SoundFont 2 file name ends in .sf2")
+    if not out.parent.is_dir():
+        raise AudioStyleError(f"--out {out}: folder {out.parent} does not exist")
+    programs = patches_to_sf2(cfg, out, [i.program for i in instruments])
+    print(f"wrote {out}: GM programs {', '.join(str(p) for p in programs)} from {cfg}")
     return 0
 
 
