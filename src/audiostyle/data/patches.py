@@ -11,7 +11,8 @@ ping-pong loops unrolled into forward ones, reversed samples turned round), its 
 the patch's frequency range), its root pitch and sample rate, its loop, and a release time from
 the patch envelope's release rate. The GUS attack and decay stages are not converted: every
 freepats tone reaches its sustain level at the fastest rate, which is SoundFont's default.
-Tremolo and vibrato are not converted (freepats' piano and violin set none).
+Tremolo and vibrato are not converted (freepats' piano and violin set none), nor is a key
+scaling other than the usual semitone a key (scale factor 1024, which every freepats tone has).
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ def read_patch(path: str | Path) -> list[PatchSample]:
             data = data - (1 << (15 if wide else 7))
         if not wide:
             data = data << 8
-            loop_start, loop_end = loop_start * 2, loop_end * 2
-        loop = (loop_start // 2, loop_end // 2) if modes & _MODE_LOOP and loop_end > loop_start else None
+        width = 2 if wide else 1  # loop points are byte offsets
+        loop = (loop_start // width, loop_end // width) if modes & _MODE_LOOP and loop_end > loop_start else None
         if modes & _MODE_REVERSE:
             data = data[::-1]
             loop = (len(data) - loop[1], len(data) - loop[0]) if loop else None
