@@ -107,6 +107,7 @@ def test_cfg_reading_takes_bank_zero_only(tmp_path):
 @pytest.mark.parametrize("content, expected", [
     (b"RIFF0000sfbk", "not a GUS patch file"),
     (b"GF1PATCH110\0" + b"\0" * 186 + b"\x02" + b"\0" * 40, "cut short in a sample header"),
+    (b"GF1PATCH110\0" + b"\0" * 227, "holds no samples"),
 ])
 def test_bad_patch_files_are_named(tmp_path, content, expected):
     (tmp_path / "bad.pat").write_bytes(content)

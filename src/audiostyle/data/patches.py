@@ -76,6 +76,8 @@ def read_patch(path: str | Path) -> list[PatchSample]:
         raise AudioStyleError(f"patch {path}: cannot read it ({exc.strerror or exc})") from None
     if raw[:12] not in _PATCH_MAGIC or len(raw) < _FIRST_SAMPLE:
         raise AudioStyleError(f"patch {path}: not a GUS patch file (no GF1PATCH header)")
+    if raw[_SAMPLES_AT] == 0:
+        raise AudioStyleError(f"patch {path}: holds no samples")
     samples, pos = [], _FIRST_SAMPLE
     for _ in range(raw[_SAMPLES_AT]):
         head = raw[pos:pos + _SAMPLE_HEADER]
