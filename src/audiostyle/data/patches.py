@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from audiostyle.errors import AudioStyleError
+from audiostyle.fileio import atomic_output
 
 _PATCH_MAGIC = (b"GF1PATCH110\0", b"GF1PATCH100\0")
 _SAMPLES_AT = 198  # number of samples in the first layer: after the 129-byte header, the
@@ -209,10 +210,8 @@ def write_sf2(instruments: dict[int, tuple[str, list[PatchSample]]], path: str |
         (b"phdr", phdr), (b"pbag", pbag), (b"pmod", b"\0" * 10), (b"pgen", pgen),
         (b"inst", inst), (b"ibag", ibag), (b"imod", b"\0" * 10), (b"igen", igen), (b"shdr", shdr)))
     body = b"sfbk" + _chunk(b"LIST", info) + _chunk(b"LIST", sdta) + _chunk(b"LIST", pdta)
-    path = Path(path)
-    staged = path.with_name(path.name + ".partial")
-    staged.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
-    staged.replace(path)
+    with atomic_output(path) as staged:
+        staged.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
 def patches_to_sf2(cfg: str | Path, out: str | Path, programs: list[int] | None = None) -> list[int]:
