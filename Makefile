@@ -5,7 +5,9 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.audiostyle-installed
-SOUNDFONTS := /usr/share/sounds/sf2/FluidR3_GM.sf2 /usr/share/sounds/sf2/TimGM6mb.sf2
+# Sampled instruments: FluidR3 and freepats' GUS patches (turned into a SoundFont by
+# `audiostyle data font`) for training, TimGM6mb for the test split.
+SOUNDFONTS := /usr/share/sounds/sf2/FluidR3_GM.sf2 /usr/share/sounds/sf2/TimGM6mb.sf2 /etc/timidity/freepats.cfg
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # The CPU torch wheel must be installed first and pinned, or pip pulls GBs of CUDA packages.
 TORCH := torch==2.13.0
@@ -17,9 +19,9 @@ setup: soundfonts $(STAMP)
 soundfonts:
 	@missing=0; for f in $(SOUNDFONTS); do [ -f $$f ] || missing=1; done; \
 	if [ $$missing = 1 ]; then \
-	  echo "installing General MIDI soundfonts (Debian: fluid-soundfont-gm, timgm6mb-soundfont)"; \
+	  echo "installing General MIDI soundfonts (Debian: fluid-soundfont-gm, timgm6mb-soundfont, freepats)"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends fluid-soundfont-gm timgm6mb-soundfont >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends fluid-soundfont-gm timgm6mb-soundfont freepats >/dev/null; \
 	fi
 
 # Headless Chromium for the web page's browser tests (driven by Playwright; never a downloaded build).
