@@ -63,3 +63,46 @@ def test_publish_refuses_a_setting_the_model_does_not_have(tiny_model, pretraine
     with pytest.raises(AudioStyleError, match="no inference setting 'ddim_steps'.*phase_refine_iters"):
         hub.publish(tiny_model, "tiny", "d", "c", pretrained_dir=pretrained, settings={"ddim_steps": "10"})
     assert json.loads((pretrained / "models.json").read_text()) == {}
+
+
+def _tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(seconds * 22050)) / 22050
+    return (0.2 * np.sin(2 * np.pi * hz * t) * np.exp(-3 * (t % 0.4))).astype(np.float32)
+
+
+def test_with_prototype_of_one_recording_is_the_one_shot_style(tiny_model, tmp_path):
+    ref, src = _tone(3.5, 660), _tone(2.0, 330)
+    record = hub.with_prototype(tiny_model, "violin", [ref], tmp_path / "v.safetensors")
+    assert record["instrument"] == "violin" and record["recordings"] == 1 and record["seconds"] == 3.5
+    original, copy = hub.load(tiny_model), hub.load(tmp_path / "v.safetensors")
+    one_shot, _ = original.transfer(src, 22050, to="violin", reference=ref)
+    from_copy, _ = copy.transfer(src, 22050, to="violin")
+    np.testing.assert_allclose(from_copy, one_shot, atol=1e-5)
+    np.testing.assert_array_equal(copy.model.prototypes[0].numpy(), original.model.prototypes[0].numpy())  # piano kept
+    assert not np.allclose(copy.model.prototypes[1].numpy(), original.model.prototypes[1].numpy())
+    assert copy.model.extra["prototypes"] == [record]
+    assert record["distance_from_previous"] > 0
+
+
+def test_with_prototype_weighs_each_recording_once_and_keeps_settings(tiny_model, pretrained, tmp_path):
+    hub.publish(tiny_model, "tiny", "d", "c", pretrained_dir=pretrained, settings={"phase_refine_iters": "3"})
+    short, long = _tone(1.0, 440), _tone(9.0, 880)
+    hub.with_prototype("tiny", "piano", [short, long], tmp_path / "p.safetensors")
+    copy, shipped = hub.load(tmp_path / "p.safetensors"), hub.load("tiny")
+    model = shipped.model
+    import torch
+
+    expected = (model.style_vector("piano", torch.from_numpy(short)) + model.style_vector("piano", torch.from_numpy(long))) / 2
+    np.testing.assert_allclose(copy.model.prototypes[0].numpy(), expected.numpy(), atol=1e-6)
+    assert copy.model.cfg.phase_refine_iters == 3  # the shipped entry's setting travels with the copy
+
+
+def test_with_prototype_refuses_bad_requests_and_writes_nothing(tiny_model, tmp_path):
+    tone = [_tone(1.0, 440)]
+    with pytest.raises(AudioStyleError, match="cannot play 'cello'"):
+        hub.with_prototype(tiny_model, "cello", tone, tmp_path / "c.safetensors")
+    with pytest.raises(AudioStyleError, match="must be a .safetensors file"):
+        hub.with_prototype(tiny_model, "violin", tone, tmp_path / "c.pt")
+    with pytest.raises(AudioStyleError, match="does not exist"):
+        hub.with_prototype(tiny_model, "violin", tone, tmp_path / "no" / "c.safetensors")
+    assert list(tmp_path.iterdir()) == []

@@ -113,3 +113,45 @@ def publish(
     models[name] = entry
     write_json(pretrained_dir / "models.json", dict(sorted(models.items())))
     return entry
+
+
+def with_prototype(source: str | Path | None, instrument: str, recordings: list, out: str | Path,
+                   settings: dict | None = None) -> dict:
+    """Write a copy of model ``source`` whose prototype for ``instrument`` is the mean style of
+    ``recordings`` (``(N_i,)`` float32 arrays at the model rate), to ``out`` (``.safetensors``).
+
+    The copy keeps the source's weights, its other prototypes and its inference settings (a
+    shipped model's ``models.json`` entry and ``settings`` are written into its config), and
+    records where the new prototype came from in its metadata. Returns that record.
+
+    Raises:
+        AudioStyleError: an instrument the model cannot play, a model that takes no style from a
+            recording, a bad output path.
+    """
+    import torch
+
+    from audiostyle.models.checkpoint import save_model
+    from audiostyle.training.prototypes import recording_prototype
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise AudioStyleError(f"{out}: the output must be a .safetensors file")
+    if not out.parent.is_dir():
+        raise AudioStyleError(f"{out}: output folder {out.parent} does not exist")
+    transfer = load(source, settings=settings)
+    instrument = transfer._check_instrument(instrument)
+    model = transfer.model
+    if not hasattr(model, "prototypes"):
+        raise AudioStyleError(f"model '{transfer.name}' keeps no style prototypes")
+    waves = [torch.from_numpy(w) for w in recordings]
+    proto = recording_prototype(model, instrument, waves)
+    k = transfer.instruments.index(instrument)
+    previous = model.prototypes[k].clone()
+    model.prototypes[k] = proto.to(model.prototypes.dtype)
+    record = {"instrument": instrument, "recordings": len(waves), "from_model": transfer.name,
+              "seconds": round(sum(len(w) for w in recordings) / transfer.sr, 1),
+              "distance_from_previous": round(float((proto - previous).norm()), 4)}
+    extra = dict(getattr(model, "extra", {}) or {})
+    extra["prototypes"] = [*extra.get("prototypes", []), record]
+    save_model(model, out, extra=extra)
+    return record

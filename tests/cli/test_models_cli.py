@@ -1,0 +1,51 @@
+"""``audiostyle prototype``: a target timbre from example recordings, and its errors."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiostyle.models.checkpoint import load_model
+from .test_transfer_cli import _clip, cli
+
+
+def test_prototype_from_a_folder_then_transfer_with_the_copy(tiny_model, tmp_path):
+    examples = tmp_path / "my-violin"
+    (examples / "sub").mkdir(parents=True)
+    _clip(examples, 3.0, name="a.wav")
+    _clip(examples / "sub", 2.0, sr=22050, channels=1, name="b.flac")
+    (examples / "notes.txt").write_text("not audio, skipped")
+    out = tmp_path / "mine.safetensors"
+    r = cli("prototype", examples, "--instrument", "violin", "--model", tiny_model, "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "violin prototype from 2 recordings (5.0 s)" in r.stdout
+    model = load_model(out)
+    assert model.extra["prototypes"][-1]["recordings"] == 2
+    src = _clip(tmp_path, 2.0, name="src.wav")
+    r = cli("transfer", src, "--to", "violin", "--model", out, "-o", tmp_path / "o.wav", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    y, sr = sf.read(tmp_path / "o.wav")
+    assert sr == 22050 and np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("case", ["missing_input", "empty_folder", "corrupt_input", "unknown_instrument", "bad_suffix"])
+def test_prototype_errors_are_one_clear_line_and_write_nothing(case, tiny_model, tmp_path):
+    good = _clip(tmp_path, 2.0, name="good.wav")
+    out = tmp_path / "new.safetensors"
+    inputs, instrument, expect = [good], "violin", ""
+    if case == "missing_input":
+        inputs, expect = [good, tmp_path / "gone.wav"], "gone.wav: no such file or folder"
+    elif case == "empty_folder":
+        (tmp_path / "empty").mkdir()
+        inputs, expect = [tmp_path / "empty"], "empty: folder holds no audio files"
+    elif case == "corrupt_input":
+        (tmp_path / "bad.wav").write_bytes(b"RIFF0000WAVEjunk")
+        inputs, expect = [tmp_path / "bad.wav"], "bad.wav: not a readable audio file"
+    elif case == "unknown_instrument":
+        instrument, expect = "cello", "cannot play 'cello'"
+    elif case == "bad_suffix":
+        out, expect = tmp_path / "new.pt", "must be a .safetensors file"
+    r = cli("prototype", *inputs, "--instrument", instrument, "--model", tiny_model, "--out", out)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("audiostyle: error:") and expect in lines[0], r.stderr
+    assert not out.exists()
