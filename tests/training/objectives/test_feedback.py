@@ -61,13 +61,15 @@ def test_passes_are_steps_of_the_generated_loop():
     steps = zc.shape[1]
     generated = m.to_decoder_input(*m.decoder.generate(zc, zs, m.to_decoder_input))
     own = feedback.own_frames(m, zc, zs, passes=steps)
-    torch.testing.assert_close(own, generated, atol=1e-4, rtol=1e-4)
+    # The cached and the parallel attention round differently in float32, and feeding back over
+    # 32 steps compounds that to ~3e-4 on some CPUs (AMD EPYC); a wrong step differs by far more.
+    torch.testing.assert_close(own, generated, atol=2e-3, rtol=2e-3)
     first = feedback.own_frames(m, zc, zs, passes=1)
     torch.testing.assert_close(first, m.to_decoder_input(*m.decoder.decode_masked(zc, zs)))
     short = feedback.own_frames(m, zc, zs, passes=steps - 1)
     fpt = m.decoder.fpt
-    torch.testing.assert_close(short[:, :, : (steps - 1) * fpt], generated[:, :, : (steps - 1) * fpt], atol=1e-4, rtol=1e-4)
-    assert not torch.allclose(short[:, :, (steps - 1) * fpt :], generated[:, :, (steps - 1) * fpt :], atol=1e-4)
+    torch.testing.assert_close(short[:, :, : (steps - 1) * fpt], generated[:, :, : (steps - 1) * fpt], atol=2e-3, rtol=2e-3)
+    assert not torch.allclose(short[:, :, (steps - 1) * fpt :], generated[:, :, (steps - 1) * fpt :], atol=2e-2)
 
 
 def test_objective_decodes_from_its_own_frames_on_schedule():
