@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "prototype", help="set an instrument's target timbre from example recordings",
         description="Write a copy of a model whose prototype for one instrument is the mean style of "
         "example recordings (files, or folders of them), so transfers to that instrument take their "
-        "timbre: e.g. --instrument violin with recordings of one violin. Use the copy with --model.",
+        "timbre as far as the model's style codes hold one: e.g. --instrument violin with recordings of "
+        "one violin. The flagship's codes hold the instrument and little else (docs/design.md), "
+        "feature-vae's follow the recordings. Use the copy with --model.",
     )
     p.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files or folders of them (WAV, FLAC, OGG, MP3)")
     p.add_argument("--instrument", required=True, help="the instrument the recordings play")
