@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiostyle.cli.models import audio_files
 from audiostyle.models.checkpoint import load_model
 from .test_transfer_cli import _clip, cli
 
@@ -14,6 +15,10 @@ def test_prototype_from_a_folder_then_transfer_with_the_copy(tiny_model, tmp_pat
     _clip(examples, 3.0, name="a.wav")
     _clip(examples / "sub", 2.0, sr=22050, channels=1, name="b.flac")
     (examples / "notes.txt").write_text("not audio, skipped")
+    # macOS AppleDouble sidecars and hidden folders: skipped, as `data prepare` skips them
+    (examples / "._a.wav").write_bytes(b"\x00\x05\x16\x07 AppleDouble, not audio")
+    (examples / ".trash").mkdir()
+    (examples / ".trash" / "old.wav").write_bytes(b"RIFF0000WAVEjunk")
     out = tmp_path / "mine.safetensors"
     r = cli("prototype", examples, "--instrument", "violin", "--model", tiny_model, "--out", out)
     assert r.returncode == 0, r.stderr
@@ -49,3 +54,15 @@ def test_prototype_errors_are_one_clear_line_and_write_nothing(case, tiny_model,
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("audiostyle: error:") and expect in lines[0], r.stderr
     assert not out.exists()
+
+
+def test_audio_files_skips_hidden_names_in_folders_but_not_files_named_outright(tmp_path):
+    folder = tmp_path / "recs"
+    (folder / "b").mkdir(parents=True)
+    (folder / ".cache").mkdir()
+    for rel in ["z.wav", "b/a.flac", "._z.wav", "b/._a.flac", ".cache/c.wav", "readme.txt"]:
+        (folder / rel).write_bytes(b"x")
+    named = tmp_path / ".take.wav"
+    named.write_bytes(b"x")
+    got = audio_files([str(folder), str(named)])
+    assert got == [folder / "b" / "a.flac", folder / "z.wav", named]

@@ -65,7 +65,9 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def audio_files(inputs: list[str]) -> list:
     """The audio files named by ``inputs``: files as given, folders by their audio files (sorted,
-    subfolders included). Raises AudioFileError for a missing path or a folder without audio."""
+    subfolders included). Hidden files and folders inside a folder are skipped, as ``data
+    prepare`` skips them (macOS writes ``._name.wav`` sidecars that are not audio). Raises
+    AudioFileError for a missing path or a folder without audio."""
     from pathlib import Path
 
     from audiostyle.audio.io import SUPPORTED_SUFFIXES
@@ -75,7 +77,9 @@ def audio_files(inputs: list[str]) -> list:
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            found = sorted(p for p in path.rglob("*")
+                           if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
                 raise AudioFileError(path, f"folder holds no audio files ({', '.join(SUPPORTED_SUFFIXES)})")
             files.extend(found)
