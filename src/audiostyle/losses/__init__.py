@@ -3,6 +3,7 @@
 * :mod:`.contrastive` — supervised InfoNCE on style embeddings, prototype margin, prototypes.
 * :mod:`.hsic` — HSIC independence penalty between style and (time-pooled) content.
 * :mod:`.adversarial` — instrument discriminator and the bounded generator objectives.
+* :mod:`.erasure` — gap between class means of pooled content statistics (linear erasure).
 * :mod:`.reconstruction` — composite complex-STFT reconstruction loss (paper §3.5).
 * :mod:`.notes` — note-activation loss of an optional head on the content tokens.
 * :mod:`.bounds` — warnings for losses stuck at their bounds.
@@ -18,6 +19,7 @@ from audiostyle.losses.adversarial import (
 )
 from audiostyle.losses.bounds import MONITORED_KEYS, BoundContext, BoundMonitor, check_bounds
 from audiostyle.losses.contrastive import class_prototypes, info_nce, info_nce_bounds, margin_loss
+from audiostyle.losses.erasure import class_mean_gap
 from audiostyle.losses.hsic import hsic, hsic_style_content, normalized_hsic
 from audiostyle.losses.notes import note_activation_loss, note_f1
 from audiostyle.losses.reconstruction import (
@@ -27,7 +29,7 @@ from audiostyle.losses.reconstruction import (
 
 __all__ = [
     "CQT_LOSS_CONFIG", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "MONITORED_KEYS", "TERMS", "BoundContext", "BoundMonitor",
-    "check_bounds", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
+    "check_bounds", "class_mean_gap", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
     "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
     "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
     "normalized_hsic", "note_activation_loss", "note_f1", "phase_loss", "reconstruction_losses", "spectral_loss",

@@ -20,14 +20,14 @@ import torch.nn.functional as F
 from audiostyle.config import take
 from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_field_db
 from audiostyle.losses import (
-    class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
+    class_mean_gap, class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
     note_f1, reconstruction_losses,
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
 from audiostyle.models.decoder import LOG_MAG_RANGE
-from audiostyle.models.discriminator import Discriminator
+from audiostyle.models.discriminator import Discriminator, pooled_statistics
 from audiostyle.training.objectives import feedback
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
@@ -44,6 +44,9 @@ DEFAULTS = {
         # Note supervision of z_content through the model's note head (model.note_head): binary
         # cross-entropy summed over pitches per token, from the data set's note lists. 0 = off.
         "notes": 0.0,
+        # Gap between the instruments' mean pooled z_content statistics, the only thing a linear
+        # probe can read (losses.erasure): closed form on every batch, no adversary. 0 = off.
+        "linear_erasure": 0.0,
     },
     # Instruments whose clips the note term sees (names from model.instruments); null = all.
     # The note head lifted the piano and cost the violin (docs/training.md): on piano only it
@@ -151,8 +154,9 @@ class FlagshipObjective:
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
-        if self.cfg["weights"]["notes"] < 0:
-            raise ValueError(f"train.objective.weights.notes must be >= 0, got {self.cfg['weights']['notes']}")
+        for key in ("notes", "linear_erasure"):
+            if self.cfg["weights"][key] < 0:
+                raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
         if self.needs_notes and getattr(model, "note_head", None) is None:
             raise ValueError("train.objective.weights.notes > 0 needs a model with a note head (model.note_head: true)")
         names = self.cfg["notes_instruments"]
@@ -188,7 +192,7 @@ class FlagshipObjective:
         return {
             "info_nce": float(phase >= 2), "margin": float(phase >= 2), "style_ce": float(phase >= 2),
             "style_transfer": float(phase >= 2),
-            "hsic": float(phase >= 3), "adversarial": adv, "phase": phase,
+            "hsic": float(phase >= 3), "linear_erasure": float(phase >= 3), "adversarial": adv, "phase": phase,
         }
 
     # -- generator ---------------------------------------------------------------------------
@@ -249,6 +253,9 @@ class FlagshipObjective:
             out["adversarial_temporal"] = adversarial(self.discriminator(z_content, sequence=True))
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
         names = ["info_nce", "margin", "hsic", "adversarial", "style_ce"]
+        if w["linear_erasure"] > 0:
+            out["linear_erasure"] = class_mean_gap(pooled_statistics(z_content), labels, self.num_classes)
+            names.append("linear_erasure")
         if self.cfg["style_transfer"]:
             out.update(self._style_transfer(z_content, prototypes, present, labels))
             names.append("style_transfer")

@@ -1,0 +1,73 @@
+"""How plainly each model's embeddings name the instrument, within one split's renderings.
+
+    python benchmarks/instrument_probe.py MODEL [MODEL ...] --data DIR [--split test] [--max-clips N] [--threads 2]
+
+The evaluation harness's cross-validated probe (``audiostyle.evaluation.probes``: logistic
+regression on each clip's first model window, ``z_content`` pooled by mean and standard
+deviation over time, both renderings of a work in one fold) for several models on one split,
+without the rest of the evaluation: about a second a clip on two threads, where a full
+``audiostyle evaluate`` decodes every clip. On the test split it is the number the
+disentanglement bar reads; on the training split (``--split train --max-clips 40``) it says
+whether a leak is already there in the fonts a model trained on, where a training term can act.
+A quality diagnostic, not a speed benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from _corpus import add_clip_arguments, clips_of
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", help="shipped model names, .safetensors files or run folders (flagships)")
+    add_clip_arguments(ap)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    import audiostyle
+    from audiostyle import MODEL_SR
+    from audiostyle.audio.io import load_audio
+    from audiostyle.data.layout import Corpus
+    from audiostyle.errors import AudioStyleError
+    from audiostyle.evaluation.probes import cross_validated_probe, embed_clips, has_embeddings
+
+    try:
+        corpus = Corpus(args.data)
+        instruments = corpus.instruments(args.split)
+    except AudioStyleError as exc:
+        raise SystemExit(str(exc)) from None
+    clips = clips_of(args.data, args.split, args.max_clips)
+    waves, labels, groups = [], [], []
+    for clip in clips:
+        for inst in instruments:
+            waves.append(load_audio(corpus.audio_path(args.split, inst, clip["clip_id"]), sr=MODEL_SR))
+            labels.append(inst)
+            groups.append(clip["clip_id"])
+
+    print(f"{len(clips)} works of {args.data}/{args.split}, each rendered by {', '.join(instruments)}; "
+          "chance is the share of the commonest instrument")
+    print("| model | z_content (cross-validated) | z_style (cross-validated) | chance | embedding s |")
+    print("|---|---|---|---|---|")
+    for name in args.models:
+        try:
+            model = audiostyle.load(name).model.eval()
+        except AudioStyleError as exc:
+            raise SystemExit(str(exc)) from None
+        if not has_embeddings(model):
+            raise SystemExit(f"{name}: the model exposes no style/content embeddings")
+        t0 = time.perf_counter()
+        style, content = embed_clips(model, waves, windows_per_clip=1)  # as the harness: first window
+        seconds = time.perf_counter() - t0
+        cells = []
+        for feats in (content, style):
+            probe = {"skipped": "style from labels"} if feats is None else cross_validated_probe(feats, labels, groups)
+            cells.append(f"{probe['accuracy']:.3f}" if "accuracy" in probe else probe["skipped"])
+        print(f"| {name} | {cells[0]} | {cells[1]} | {1 / len(instruments):.3f} | {seconds:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The flagship objective's linear-erasure term: off by default; on, the class-mean gap of the
+pooled z_content statistics, weighted into the total from the HSIC phase, training the content
+encoder only."""
+
+import pytest
+import torch
+
+from audiostyle.losses.erasure import class_mean_gap
+from audiostyle.models.discriminator import pooled_statistics
+from tests.training.objectives.conftest import random_batch, tiny_objective
+
+
+def test_off_by_default():
+    out = tiny_objective().generator_losses(random_batch([0, 1, 0, 1]), 0, 100)
+    assert "linear_erasure" not in out
+
+
+def test_on_it_is_the_gap_of_the_pooled_content_weighted_from_the_hsic_phase():
+    batch = random_batch([0, 1, 0, 1, 0, 1])
+    off, on = tiny_objective(), tiny_objective(weights={"linear_erasure": 2.0})
+    for step, scale in [(5, 0.0), (25, 1.0)]:  # curriculum [0.1, 0.2, 0.3] of 100 steps: phase 3 from step 20
+        torch.manual_seed(3)
+        base = off.generator_losses(batch, step, 100)
+        torch.manual_seed(3)
+        out = on.generator_losses(batch, step, 100)
+        with torch.no_grad():
+            z_content = on.model.encode_content(on.model.norm.standardize(batch.x))
+        expected = class_mean_gap(pooled_statistics(z_content), batch.labels, 2)
+        torch.testing.assert_close(out["linear_erasure"].detach(), expected)
+        torch.testing.assert_close(out["total"], base["total"] + 2.0 * scale * out["linear_erasure"])
+
+
+def test_the_term_reaches_the_content_encoder_only():
+    on = tiny_objective(weights={"linear_erasure": 1.0})
+    on.generator_losses(random_batch([0, 1, 0, 1]), 50, 100)["linear_erasure"].backward()
+    m = on.model
+    assert float(m.content_encoder.out.weight.grad.abs().sum()) > 0
+    assert m.style_encoder.out.weight.grad is None and all(p.grad is None for p in m.decoder.parameters())
+    assert all(p.grad is None for p in on.discriminator.parameters())
+
+
+def test_negative_weight_refused():
+    with pytest.raises(ValueError, match="weights.linear_erasure"):
+        tiny_objective(weights={"linear_erasure": -1.0})
