@@ -1,9 +1,9 @@
 """Linear erasure of the instrument from clip features: the gap between class means.
 
-A linear probe can read a label from features only through the difference of the class-
-conditional means: when every class has the same mean, every linear function of the features
-has the same mean in every class, and no linear classifier beats a constant guess on average
-(Belrose et al., "LEACE: Perfect linear concept erasure in closed form", 2023). An adversary
+When every class has the same mean, every linear function of the features has the same mean
+in every class, and no linear predictor fitted with a convex loss (the logistic regression of
+the evaluation's probe is one) does better than a constant one (Belrose et al., "LEACE:
+Perfect linear concept erasure in closed form", 2023). An adversary
 plays a moving game that a probe fitted afterwards can still win ("Adversarial Removal of
 Demographic Attributes from Text Data", Elazar and Goldberg, 2018); this term asks for the
 condition itself, in closed form on every batch, so there is no opponent to outrun.

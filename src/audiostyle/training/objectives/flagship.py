@@ -44,8 +44,8 @@ DEFAULTS = {
         # Note supervision of z_content through the model's note head (model.note_head): binary
         # cross-entropy summed over pitches per token, from the data set's note lists. 0 = off.
         "notes": 0.0,
-        # Gap between the instruments' mean pooled z_content statistics, the only thing a linear
-        # probe can read (losses.erasure): closed form on every batch, no adversary. 0 = off.
+        # Gap between the instruments' mean pooled z_content statistics, what a linear probe with
+        # a convex loss reads (losses.erasure): closed form on every batch, no adversary. 0 = off.
         "linear_erasure": 0.0,
     },
     # Instruments whose clips the note term sees (names from model.instruments); null = all.
