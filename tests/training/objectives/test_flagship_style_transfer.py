@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from audiostyle.losses import class_prototypes, discriminator_loss
 from audiostyle.models.discriminator import Discriminator, band_dynamics, band_matrix
-from audiostyle.training.objectives.flagship import interleaved_by_class, other_present_class, real_log_magnitude
+from audiostyle.training.objectives.transfer_check import interleaved_by_class, other_present_class, real_log_magnitude
 from tests.training.objectives.conftest import random_batch, tiny_objective
 
 

@@ -26,9 +26,9 @@ from audiostyle.losses import (
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
-from audiostyle.models.decoder import LOG_MAG_RANGE
 from audiostyle.models.discriminator import Discriminator, pooled_statistics
 from audiostyle.training.objectives import feedback
+from audiostyle.training.objectives.transfer_check import real_log_magnitude, style_transfer_terms
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
 
@@ -102,33 +102,6 @@ DEFAULTS = {
     "prototype_momentum": 0.99,
     **feedback.DEFAULTS,  # scheduled sampling of the decoder's own frames (objectives.feedback)
 }
-
-
-def real_log_magnitude(spectrum: torch.Tensor) -> torch.Tensor:
-    """Linear complex STFT ``(B, F, T)`` -> log-magnitude ``(B, T, F)``, clamped to the
-    decoder's output range so real and decoded spectra meet the spectral head on one scale."""
-    return spectrum.abs().clamp_min(1e-12).log().clamp(*LOG_MAG_RANGE).transpose(1, 2).detach()
-
-
-def interleaved_by_class(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Indices ``(N,)`` of ``labels`` ``(N,)`` reordered as the first clip of each class, then
-    the second of each, ...: any prefix holds the classes as evenly as the batch allows."""
-    rank = torch.zeros_like(labels)
-    for c in range(num_classes):
-        mask = labels == c
-        rank[mask] = torch.arange(int(mask.sum()), device=labels.device)
-    return torch.argsort(rank * num_classes + labels, stable=True)
-
-
-def other_present_class(labels: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-    """For each label ``(N,)``, a random class other than it among the ``present`` ones ``(K,)``
-    bool; ``-1`` where there is none. Uses the global torch RNG (so resume stays exact)."""
-    k = present.shape[0]
-    allowed = present[None, :].expand(labels.shape[0], k).clone()
-    allowed[torch.arange(labels.shape[0]), labels] = False
-    has = allowed.any(dim=1)
-    pick = torch.multinomial(allowed.float() + (~has).float()[:, None], 1).flatten()
-    return torch.where(has, pick, torch.full_like(pick, -1))
 
 
 class FlagshipObjective:
@@ -257,7 +230,8 @@ class FlagshipObjective:
             out["linear_erasure"] = class_mean_gap(pooled_statistics(z_content), labels, self.num_classes)
             names.append("linear_erasure")
         if self.cfg["style_transfer"]:
-            out.update(self._style_transfer(z_content, prototypes, present, labels))
+            out.update(style_transfer_terms(m.decoder, self.discriminator, z_content, prototypes, present, labels,
+                                            int(self.cfg["style_transfer_clips"])))
             names.append("style_transfer")
         self.discriminator.requires_grad_(True)
         for name in names:
@@ -305,28 +279,6 @@ class FlagshipObjective:
             return z_class
         own = torch.rand(z_style.shape[0], device=z_style.device) < share
         return torch.where(own[:, None], z_style, z_class)
-
-    def _style_transfer(self, z_content, prototypes, present, labels) -> dict[str, torch.Tensor]:
-        """Decode a few clips (as many of each instrument) with another instrument's prototype
-        and score the result with the spectral head: cross-entropy to that instrument (and,
-        logged, the accuracy).
-
-        ``z_content`` ``(B, S, D)``, ``prototypes`` ``(K, D)``, ``present`` ``(K,)`` bool,
-        ``labels`` ``(B,)``.
-        """
-        idx = interleaved_by_class(labels, self.num_classes)[: int(self.cfg["style_transfer_clips"])]
-        to = other_present_class(labels[idx], present)
-        keep = to >= 0  # a clip whose batch holds no other instrument has nothing to turn into
-        if not bool(keep.any()):
-            zero = z_content.sum() * 0.0
-            return {"style_transfer": zero, "style_transfer_acc": torch.tensor(float("nan"))}
-        idx, to = idx[keep], to[keep]
-        log_mag, _ = self.model.decoder.masked_forward(z_content[idx], prototypes[to])
-        logits = self.discriminator(log_mag, spectrum=True)
-        return {
-            "style_transfer": F.cross_entropy(logits, to),
-            "style_transfer_acc": torch.tensor(discriminator_accuracy(logits.detach(), to)),
-        }
 
     def _recon_weights(self) -> dict[str, float]:
         return {k: self.cfg["weights"][k] for k in RECON_TERMS}
