@@ -1,9 +1,9 @@
-"""Known answers for the class-mean gap (losses.erasure)."""
+"""Known answers for the class-mean gap and its running form (losses.erasure)."""
 
 import pytest
 import torch
 
-from audiostyle.losses.erasure import class_mean_gap
+from audiostyle.losses.erasure import RunningClassMeans, class_mean_gap, running_class_mean_gap
 
 
 def test_two_points_per_class_by_hand():
@@ -55,3 +55,67 @@ def test_gradient_closes_the_gap_and_one_class_gives_zero():
 def test_shape_errors_are_named():
     with pytest.raises(ValueError, match=r"features must be \(B, F\)"):
         class_mean_gap(torch.zeros(4, 2, 3), torch.zeros(4, dtype=torch.long), 2)
+
+
+def test_running_means_start_at_the_first_batch_then_blend_by_momentum():
+    r = RunningClassMeans(3, 2, momentum=0.75)
+    x1 = torch.tensor([[0.0, 0.0], [2.0, 4.0], [8.0, 8.0]])
+    present = r.update(x1, torch.tensor([0, 0, 1]))
+    assert present.tolist() == [True, True, False]
+    torch.testing.assert_close(r.means[:2], torch.tensor([[1.0, 2.0], [8.0, 8.0]]))
+    assert r.seen.tolist() == [True, True, False] and float(r.means[2].abs().sum()) == 0
+    torch.testing.assert_close(r.variance, x1.var(dim=0, unbiased=False))
+    x2 = torch.tensor([[5.0, 6.0], [4.0, 4.0]])
+    r.update(x2, torch.tensor([0, 2]))
+    # class 0: 0.75 * (1, 2) + 0.25 * (5, 6); class 2 seen first here: its batch mean
+    torch.testing.assert_close(r.means, torch.tensor([[2.0, 3.0], [8.0, 8.0], [4.0, 4.0]]))
+    torch.testing.assert_close(r.variance, 0.75 * x1.var(dim=0, unbiased=False) + 0.25 * x2.var(dim=0, unbiased=False))
+
+
+def test_running_means_ignore_a_non_finite_batch_and_refuse_a_bad_momentum():
+    r = RunningClassMeans(2, 2, momentum=0.5)
+    r.update(torch.ones(2, 2), torch.tensor([0, 1]))
+    before = {k: v.clone() for k, v in r.state_dict().items()}
+    present = r.update(torch.tensor([[float("nan"), 0.0], [0.0, 0.0]]), torch.tensor([0, 1]))
+    assert not bool(present.any())
+    assert all(torch.equal(before[k], v) for k, v in r.state_dict().items())
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="momentum"):
+            RunningClassMeans(2, 2, momentum=bad)
+
+
+def test_running_gap_by_hand():
+    r = RunningClassMeans(2, 2, momentum=0.5)
+    r.update(torch.tensor([[0.0, 0.0], [0.0, 0.0], [2.0, 2.0], [2.0, 2.0]]), torch.tensor([0, 0, 1, 1]))
+    # running means (0, 0) and (2, 2), running variance (1, 1)
+    x = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 4.0], [2.0, 4.0]], requires_grad=True)
+    loss, gap = running_class_mean_gap(x, torch.tensor([0, 0, 1, 1]), r)
+    # batch means (2, 0) and (2, 4), batch variance (0.5, 4): running means (1, 0) and (2, 3),
+    # running variance (0.75, 2.5); g = (-1, -3); batch gap (0, -4)
+    assert gap.item() == pytest.approx((1 / 0.75 + 9 / 2.5) / 2)
+    assert loss.item() == pytest.approx(((0.0 - 1.0) / 0.75 + (24.0 - 9.0) / 2.5) / 2)
+    loss.backward()
+    # d loss / d x of a class-0 row: 2 g / s^2 / (2 features) / (2 rows)
+    torch.testing.assert_close(x.grad[0], torch.tensor([-1 / 0.75, -3 / 2.5]) / 2)
+    torch.testing.assert_close(x.grad[2], -x.grad[0])
+
+
+def test_running_gap_points_along_a_gap_under_the_batch_noise():
+    # A true gap of 0.25 sd in each of 8 features, 8 rows a class: one batch's gap is mostly
+    # noise, the running one (momentum 0.95) points along the true gap.
+    g = torch.Generator().manual_seed(2)
+    y = torch.arange(16) % 2
+    true_gap = torch.full((8,), 0.25)
+    r = RunningClassMeans(2, 8, momentum=0.95)
+    batch_cos, running_cos = [], []
+    for step in range(200):
+        x = torch.randn(16, 8, generator=g) + y[:, None] * true_gap
+        x.requires_grad_(True)
+        loss, _gap = running_class_mean_gap(x, y, r)
+        loss.backward()
+        direction = x.grad[y == 1].sum(dim=0)  # the push on class 1's mean
+        batch = x.detach()[y == 1].mean(dim=0) - x.detach()[y == 0].mean(dim=0)
+        if step >= 50:
+            running_cos.append(torch.cosine_similarity(direction, true_gap, dim=0).item())
+            batch_cos.append(torch.cosine_similarity(batch, true_gap, dim=0).item())
+    assert sum(running_cos) / len(running_cos) > 0.9 > 0.7 > sum(batch_cos) / len(batch_cos)

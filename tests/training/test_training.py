@@ -61,8 +61,12 @@ def test_curriculum_phases_turn_terms_on_in_order(tiny_data):
     assert s[2]["adversarial"] == 0 and 0 < s[3]["adversarial"] < 1 and s[4]["adversarial"] == 1
 
 
-def test_resume_continues_exactly(tiny_data, tmp_path):
+@pytest.mark.parametrize("objective", [{}, {"weights": {"linear_erasure": 1.0}, "linear_erasure_momentum": 0.9}],
+                         ids=["flagship", "running-erasure"])
+def test_resume_continues_exactly(objective, tiny_data, tmp_path):
     cfg = tiny(load_config("flagship"), steps=6, checkpoint_every=3)
+    base = cfg["train"].setdefault("objective", {})  # running erasure: its class means must be in the checkpoints
+    base.update({**objective, "weights": {**base.get("weights", {}), **objective.get("weights", {})}})
     train(cfg, tiny_data, tmp_path / "full", progress=False)
     train(cfg, tiny_data, tmp_path / "part", progress=False, stop_at_step=3)
     train(cfg, tiny_data, tmp_path / "part", resume=True, progress=False)
@@ -73,6 +77,19 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
     # the run's training time counts both invocations, not only the last one
     summary = json.loads((tmp_path / "part" / "train_summary.json").read_text())
     assert summary["total_wall_seconds"] > summary["wall_seconds"] > 0
+
+
+def test_objective_state_missing_from_the_checkpoint_starts_afresh(tiny_data, tmp_path):
+    # a run resumed with the running erasure turned on, from checkpoints made without it
+    cfg = tiny(load_config("flagship"), steps=4, checkpoint_every=2)
+    train(cfg, tiny_data, tmp_path / "run", progress=False, stop_at_step=2)
+    objective = cfg["train"].setdefault("objective", {})
+    objective.update(linear_erasure_momentum=0.9, weights={**objective.get("weights", {}), "linear_erasure": 1.0})
+    train(cfg, tiny_data, tmp_path / "run", resume=True, progress=False)
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "resumed from step 2" in log and "erasure_means: not in the checkpoint" in log
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "gen/linear_erasure_running" in r] == [3, 4]
 
 
 def test_resume_skips_a_corrupt_checkpoint(tiny_data, tmp_path):

@@ -19,7 +19,7 @@ from audiostyle.losses.adversarial import (
 )
 from audiostyle.losses.bounds import MONITORED_KEYS, BoundContext, BoundMonitor, check_bounds
 from audiostyle.losses.contrastive import class_prototypes, info_nce, info_nce_bounds, margin_loss
-from audiostyle.losses.erasure import class_mean_gap
+from audiostyle.losses.erasure import RunningClassMeans, class_mean_gap, running_class_mean_gap
 from audiostyle.losses.hsic import hsic, hsic_style_content, normalized_hsic
 from audiostyle.losses.notes import note_activation_loss, note_f1
 from audiostyle.losses.reconstruction import (
@@ -29,9 +29,11 @@ from audiostyle.losses.reconstruction import (
 
 __all__ = [
     "CQT_LOSS_CONFIG", "DEFAULT_RESOLUTIONS", "DEFAULT_WEIGHTS", "MONITORED_KEYS", "TERMS", "BoundContext", "BoundMonitor",
+    "RunningClassMeans",
     "check_bounds", "class_mean_gap", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
     "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
     "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
-    "normalized_hsic", "note_activation_loss", "note_f1", "phase_loss", "reconstruction_losses", "spectral_loss",
+    "normalized_hsic", "note_activation_loss", "note_f1", "phase_loss", "reconstruction_losses", "running_class_mean_gap",
+    "spectral_loss",
     "temporal_loss",
 ]

@@ -13,13 +13,18 @@ divided by its batch standard deviation (as a probe standardises its inputs), wi
 variance of the two means taken off so that it estimates the true gap without bias: its
 expectation is 0 for classes with equal means, whatever the batch size, and minimising it does
 not reward shrinking the spread within a class.
+
+:func:`running_class_mean_gap` takes the gap's direction from running class means
+(:class:`RunningClassMeans`) instead of one batch's: once most of the gap is gone, what is left
+of it is smaller than one batch's sampling noise, and only an average over batches still points
+along it.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["class_mean_gap"]
+__all__ = ["RunningClassMeans", "class_mean_gap", "running_class_mean_gap"]
 
 
 def class_mean_gap(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -56,3 +61,74 @@ def class_mean_gap(features: torch.Tensor, labels: torch.Tensor, num_classes: in
     if not gaps:
         return features.sum() * 0.0
     return torch.stack([g.mean() for g in gaps]).mean()
+
+
+class RunningClassMeans(torch.nn.Module):
+    """Exponential running means of each class's features ``(K, F)`` and of each feature's
+    variance over all classes ``(F,)``: a class-mean gap averaged over many batches.
+
+    At 8 clips a class the gap one batch shows is at its own noise level once the encoder has
+    removed most of it; the running gap averages ``1 / (1 - momentum)`` batches. Buffers only,
+    so a checkpoint of the module restores it exactly.
+    """
+
+    def __init__(self, num_classes: int, num_features: int, momentum: float = 0.99):
+        super().__init__()
+        if not 0.0 < momentum < 1.0:
+            raise ValueError(f"momentum must be in (0, 1), got {momentum}")
+        self.momentum = float(momentum)
+        self.register_buffer("means", torch.zeros(num_classes, num_features))
+        self.register_buffer("seen", torch.zeros(num_classes, dtype=torch.bool))
+        self.register_buffer("variance", torch.ones(num_features))
+        self.register_buffer("variance_seen", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def update(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Fold a batch ``(B, F)`` with ``labels`` ``(B,)`` into the running values; a class
+        seen for the first time starts at its batch mean. Returns the classes present ``(K,)``."""
+        present = torch.zeros_like(self.seen)
+        features = features.detach().to(self.means)
+        if not bool(torch.isfinite(features).all()):  # a step the loop will skip: leave no trace
+            return present
+        for c in labels.unique().tolist():
+            mean = features[labels == c].mean(dim=0)
+            self.means[c] = torch.where(self.seen[c], self.momentum * self.means[c] + (1 - self.momentum) * mean, mean)
+            self.seen[c] = True
+            present[c] = True
+        var = features.var(dim=0, unbiased=False).clamp_min(1e-8)
+        self.variance.copy_(torch.where(self.variance_seen, self.momentum * self.variance + (1 - self.momentum) * var, var))
+        self.variance_seen.fill_(True)
+        return present
+
+
+def running_class_mean_gap(features: torch.Tensor, labels: torch.Tensor,
+                           running: RunningClassMeans) -> tuple[torch.Tensor, torch.Tensor]:
+    """The class-mean gap with its direction taken from ``running`` (updated here with this
+    batch first): ``(loss, gap)``, both 0-dim.
+
+    ``gap`` (no gradient) is the running squared gap, per feature in running standard
+    deviations, averaged over features and pairs of classes present in the batch. ``loss`` is
+    ``(2 g_f (m_a - m_b)_f - g_f^2) / s_f^2`` averaged the same way, with ``g`` the running gap
+    (no gradient) and ``m`` this batch's class means: its gradient is that of the squared gap
+    with the batch's noisy gap replaced by the running one, so each step moves the class means
+    together along the gap that persists over batches; where the batch agrees with the running
+    gap its value is ``gap``.
+
+    ``features`` ``(B, F)``, ``labels`` ``(B,)``.
+    """
+    if features.dim() != 2 or labels.shape != features.shape[:1]:
+        raise ValueError(f"features must be (B, F) and labels (B,), got {tuple(features.shape)} and {tuple(labels.shape)}")
+    present = running.update(features, labels)
+    classes = torch.nonzero(present).flatten().tolist()
+    scale = running.variance.to(features)
+    losses, gaps = [], []
+    for i, a in enumerate(classes):
+        for b in classes[i + 1:]:
+            g = (running.means[a] - running.means[b]).to(features)
+            batch_gap = features[labels == a].mean(dim=0) - features[labels == b].mean(dim=0)
+            losses.append(((2 * g * batch_gap - g.square()) / scale).mean())
+            gaps.append((g.square() / scale).mean())
+    if not losses:
+        zero = features.sum() * 0.0
+        return zero, zero.detach()
+    return torch.stack(losses).mean(), torch.stack(gaps).mean()

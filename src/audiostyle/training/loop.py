@@ -220,6 +220,9 @@ def train(
         disc, opt_d = fabric.setup(disc, opt_d)
         objective.discriminator = disc
         state.update({"discriminator": disc, "opt_d": opt_d, "sched_d": sched_d})
+    # Objective state beside the networks (e.g. running class means): restored when the checkpoint
+    # holds it, started afresh when it comes from a run without it.
+    extra = {name: module.to(fabric.device) for name, module in getattr(objective, "stateful_modules", dict)().items()}
 
     log = RunLogger(run_dir, enabled=fabric.is_global_zero, bound_warnings=getattr(objective, "bound_warnings", None))
     step = 0
@@ -234,6 +237,13 @@ def train(
             _restore_rng(fabric, rng, state["rng"], log)
             earlier_seconds = float(state.get("train_seconds", 0.0))  # absent in older checkpoints
             log.info(f"resumed from step {step}")
+            for name, module in extra.items():
+                saved = state.pop(name, None)
+                if saved is None:
+                    log.info(f"{name}: not in the checkpoint (a run without it); starts afresh")
+                else:
+                    module.load_state_dict(saved)
+    state.update(extra)
     if fabric.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")

@@ -42,3 +42,21 @@ def test_the_term_reaches_the_content_encoder_only():
 def test_negative_weight_refused():
     with pytest.raises(ValueError, match="weights.linear_erasure"):
         tiny_objective(weights={"linear_erasure": -1.0})
+
+
+def test_running_form_keeps_its_means_as_state_and_logs_the_running_gap():
+    assert tiny_objective(weights={"linear_erasure": 1.0}).stateful_modules() == {}
+    obj = tiny_objective(weights={"linear_erasure": 1.0}, linear_erasure_momentum=0.9)
+    assert list(obj.stateful_modules()) == ["erasure_means"]
+    batch = random_batch([0, 1, 0, 1, 0, 1])
+    first = obj.generator_losses(batch, 0, 100)  # updated from step 0, before the term counts
+    assert bool(obj.erasure_means.seen.all())
+    means = obj.erasure_means.means.clone()
+    second = obj.generator_losses(batch, 25, 100)
+    assert not torch.equal(means, obj.erasure_means.means)
+    for out in (first, second):
+        assert {"linear_erasure", "linear_erasure_running"} <= set(out)
+    # off (weight 0): no running means, whatever the momentum
+    assert tiny_objective(linear_erasure_momentum=0.9).stateful_modules() == {}
+    with pytest.raises(ValueError, match="linear_erasure_momentum"):
+        tiny_objective(weights={"linear_erasure": 1.0}, linear_erasure_momentum=1.0)

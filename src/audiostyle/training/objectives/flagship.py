@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from audiostyle.config import take
 from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_field_db
 from audiostyle.losses import (
-    class_mean_gap, class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
+    RunningClassMeans, class_mean_gap, class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
-    note_f1, reconstruction_losses,
+    note_f1, reconstruction_losses, running_class_mean_gap,
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
@@ -48,6 +48,10 @@ DEFAULTS = {
         # a convex loss reads (losses.erasure): closed form on every batch, no adversary. 0 = off.
         "linear_erasure": 0.0,
     },
+    # 0: the linear-erasure gap of each batch on its own (unbiased); in (0, 1): its direction
+    # from running class means with this momentum (losses.erasure.running_class_mean_gap),
+    # updated on every step from the first, kept in checkpoints.
+    "linear_erasure_momentum": 0.0,
     # Instruments whose clips the note term sees (names from model.instruments); null = all.
     # The note head lifted the piano and cost the violin (docs/training.md): on piano only it
     # tests whether that cost comes through the term's gradient on violin content.
@@ -130,6 +134,11 @@ class FlagshipObjective:
         for key in ("notes", "linear_erasure"):
             if self.cfg["weights"][key] < 0:
                 raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
+        momentum = float(self.cfg["linear_erasure_momentum"])
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"train.objective.linear_erasure_momentum must be in [0, 1), got {momentum}")
+        self.erasure_means = (RunningClassMeans(self.num_classes, 2 * model.cfg.latent_dim, momentum)
+                              if momentum > 0 and self.cfg["weights"]["linear_erasure"] > 0 else None)
         if self.needs_notes and getattr(model, "note_head", None) is None:
             raise ValueError("train.objective.weights.notes > 0 needs a model with a note head (model.note_head: true)")
         names = self.cfg["notes_instruments"]
@@ -149,6 +158,10 @@ class FlagshipObjective:
     def needs_notes(self) -> bool:
         """Whether batches must carry piano rolls (``Batch.notes``) for the note term."""
         return self.cfg["weights"]["notes"] > 0
+
+    def stateful_modules(self) -> dict[str, torch.nn.Module]:
+        """State beside the networks that a checkpoint must hold for an exact resume."""
+        return {} if self.erasure_means is None else {"erasure_means": self.erasure_means}
 
     # -- curriculum --------------------------------------------------------------------------
     def term_scales(self, step: int, total: int) -> dict[str, float]:
@@ -227,7 +240,11 @@ class FlagshipObjective:
         out["style_ce"] = F.cross_entropy(self.discriminator(z_style), labels)
         names = ["info_nce", "margin", "hsic", "adversarial", "style_ce"]
         if w["linear_erasure"] > 0:
-            out["linear_erasure"] = class_mean_gap(pooled_statistics(z_content), labels, self.num_classes)
+            pooled = pooled_statistics(z_content)
+            if self.erasure_means is None:
+                out["linear_erasure"] = class_mean_gap(pooled, labels, self.num_classes)
+            else:
+                out["linear_erasure"], out["linear_erasure_running"] = running_class_mean_gap(pooled, labels, self.erasure_means)
             names.append("linear_erasure")
         if self.cfg["style_transfer"]:
             out.update(style_transfer_terms(m.decoder, self.discriminator, z_content, prototypes, present, labels,
