@@ -84,6 +84,32 @@ def training_font_renderer(data: Path):
     return render
 
 
+def work_renderings(data: Path, split: str, per_kind: int | None = None):
+    """Every rendering of the split's works (:func:`clips_of`, ``per_kind`` of each source kind) as the harness's
+    cross-validated probe takes them: ``(corpus, clips, instruments, waves, labels, groups)``,
+    with ``waves`` the ``(samples,)`` renderings at the model rate, ``labels`` their instruments
+    and ``groups`` their clip ids (a work's renderings share one). Exits with the one-line
+    reason when the corpus cannot be read."""
+    from audiostyle import MODEL_SR
+    from audiostyle.audio.io import load_audio
+    from audiostyle.data.layout import Corpus
+    from audiostyle.errors import AudioStyleError
+
+    try:
+        corpus = Corpus(data)
+        instruments = corpus.instruments(split)
+        clips = clips_of(data, split, per_kind)
+        waves, labels, groups = [], [], []
+        for clip in clips:
+            for inst in instruments:
+                waves.append(load_audio(corpus.audio_path(split, inst, clip["clip_id"]), sr=MODEL_SR))
+                labels.append(inst)
+                groups.append(clip["clip_id"])
+    except AudioStyleError as exc:
+        raise SystemExit(str(exc)) from None
+    return corpus, clips, instruments, waves, labels, groups
+
+
 def add_clip_arguments(ap: argparse.ArgumentParser) -> None:
     """The options every per-clip diagnostic takes: ``--data``, ``--split``, ``--max-clips``,
     ``--threads``."""

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 import torch
-from _corpus import add_clip_arguments, clips_of
+from _corpus import add_clip_arguments, work_renderings
 
 ROLL_HOP_S = 0.02
 
@@ -66,44 +66,37 @@ def main() -> None:
 
     import audiostyle
     from audiostyle import MODEL_SR
-    from audiostyle.audio.io import load_audio
-    from audiostyle.data.layout import Corpus
     from audiostyle.errors import AudioStyleError
     from audiostyle.evaluation.probes import cross_validated_probe, embed_clips
     from audiostyle.metrics.chroma import chroma_features
     from audiostyle.metrics.transcription import transcribe
 
     try:
-        corpus = Corpus(args.data)
-        instruments = corpus.instruments(args.split)
         models = {name: audiostyle.load(name).model.eval() for name in args.model or ["default"]}
     except AudioStyleError as exc:
         raise SystemExit(str(exc)) from None
     window = int(next(iter(models.values())).window_samples)
     seconds = window / MODEL_SR
-    clips = clips_of(args.data, args.split, args.max_clips)
-    waves, labels, groups, feats = [], [], [], {"score": [], "transcribed": [], "chroma": [], "log CQT": []}
-    timing = dict.fromkeys(feats, 0.0)
+    corpus, clips, instruments, waves, labels, groups = work_renderings(args.data, args.split, args.max_clips)
+    scores = {}
     for clip in clips:
         try:
-            score = corpus.notes(args.split, clip["clip_id"])
+            scores[clip["clip_id"]] = corpus.notes(args.split, clip["clip_id"])
         except AudioStyleError as exc:
             raise SystemExit(str(exc)) from None
-        if score is None:
+        if scores[clip["clip_id"]] is None:
             raise SystemExit(f"{args.data}: clip {clip['clip_id']} has no notes file (only rendered corpora have them)")
-        for inst in instruments:
-            wave = load_audio(corpus.audio_path(args.split, inst, clip["clip_id"]), sr=MODEL_SR)[:window]
-            wave = np.pad(wave, (0, window - len(wave)))
-            waves.append(wave)
-            labels.append(inst)
-            groups.append(clip["clip_id"])
-            for name, make in (("score", lambda: roll(score, seconds)),
-                               ("transcribed", lambda: roll(transcribe(wave, MODEL_SR), seconds)),
-                               ("chroma", lambda: chroma_features(wave, MODEL_SR)),
-                               ("log CQT", lambda: log_cqt(wave, MODEL_SR))):
-                t0 = time.perf_counter()
-                feats[name].append(pooled(make()))
-                timing[name] += time.perf_counter() - t0
+    waves = [np.pad(w[:window], (0, max(0, window - len(w)))) for w in waves]  # the first model window
+    feats = {"score": [], "transcribed": [], "chroma": [], "log CQT": []}
+    timing = dict.fromkeys(feats, 0.0)
+    for wave, clip_id in zip(waves, groups):
+        for name, make in (("score", lambda: roll(scores[clip_id], seconds)),
+                           ("transcribed", lambda: roll(transcribe(wave, MODEL_SR), seconds)),
+                           ("chroma", lambda: chroma_features(wave, MODEL_SR)),
+                           ("log CQT", lambda: log_cqt(wave, MODEL_SR))):
+            t0 = time.perf_counter()
+            feats[name].append(pooled(make()))
+            timing[name] += time.perf_counter() - t0
 
     print(f"{len(clips)} works of {args.data}/{args.split}, each rendered by {', '.join(instruments)}, "
           f"first {seconds:.2f} s; chance is the share of the commonest instrument")

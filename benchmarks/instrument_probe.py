@@ -18,7 +18,7 @@ import argparse
 import time
 
 import torch
-from _corpus import add_clip_arguments, clips_of
+from _corpus import add_clip_arguments, work_renderings
 
 
 def main() -> None:
@@ -29,24 +29,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import audiostyle
-    from audiostyle import MODEL_SR
-    from audiostyle.audio.io import load_audio
-    from audiostyle.data.layout import Corpus
     from audiostyle.errors import AudioStyleError
     from audiostyle.evaluation.probes import cross_validated_probe, embed_clips, has_embeddings
 
-    try:
-        corpus = Corpus(args.data)
-        instruments = corpus.instruments(args.split)
-    except AudioStyleError as exc:
-        raise SystemExit(str(exc)) from None
-    clips = clips_of(args.data, args.split, args.max_clips)
-    waves, labels, groups = [], [], []
-    for clip in clips:
-        for inst in instruments:
-            waves.append(load_audio(corpus.audio_path(args.split, inst, clip["clip_id"]), sr=MODEL_SR))
-            labels.append(inst)
-            groups.append(clip["clip_id"])
+    _corpus, clips, instruments, waves, labels, groups = work_renderings(args.data, args.split, args.max_clips)
 
     print(f"{len(clips)} works of {args.data}/{args.split}, each rendered by {', '.join(instruments)}; "
           "chance is the share of the commonest instrument")

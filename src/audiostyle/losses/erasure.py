@@ -24,7 +24,14 @@ from __future__ import annotations
 
 import torch
 
+from audiostyle.losses.contrastive import class_prototypes
+
 __all__ = ["RunningClassMeans", "class_mean_gap", "running_class_mean_gap"]
+
+
+def _check_shapes(features: torch.Tensor, labels: torch.Tensor) -> None:
+    if features.dim() != 2 or labels.shape != features.shape[:1]:
+        raise ValueError(f"features must be (B, F) and labels (B,), got {tuple(features.shape)} and {tuple(labels.shape)}")
 
 
 def class_mean_gap(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -46,8 +53,7 @@ def class_mean_gap(features: torch.Tensor, labels: torch.Tensor, num_classes: in
     Returns:
         0-dim tensor; 0 (with a gradient path) when fewer than two classes have two rows.
     """
-    if features.dim() != 2 or labels.shape != features.shape[:1]:
-        raise ValueError(f"features must be (B, F) and labels (B,), got {tuple(features.shape)} and {tuple(labels.shape)}")
+    _check_shapes(features, labels)
     scale = features.detach().var(dim=0, unbiased=False).clamp_min(1e-8)
     means, variances, counts = [], [], []
     for c in range(num_classes):
@@ -86,17 +92,24 @@ class RunningClassMeans(torch.nn.Module):
     def update(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Fold a batch ``(B, F)`` with ``labels`` ``(B,)`` into the running values; a class
         seen for the first time starts at its batch mean. Returns the classes present ``(K,)``."""
-        present = torch.zeros_like(self.seen)
-        features = features.detach().to(self.means)
-        if not bool(torch.isfinite(features).all()):  # a step the loop will skip: leave no trace
-            return present
-        for c in labels.unique().tolist():
-            mean = features[labels == c].mean(dim=0)
-            self.means[c] = torch.where(self.seen[c], self.momentum * self.means[c] + (1 - self.momentum) * mean, mean)
-            self.seen[c] = True
-            present[c] = True
-        var = features.var(dim=0, unbiased=False).clamp_min(1e-8)
-        self.variance.copy_(torch.where(self.variance_seen, self.momentum * self.variance + (1 - self.momentum) * var, var))
+        features = features.detach()
+        means, present = class_prototypes(features, labels, self.means.shape[0])
+        return self.fold(means, present, features.var(dim=0, unbiased=False))
+
+    @torch.no_grad()
+    def fold(self, means: torch.Tensor, present: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:
+        """:meth:`update` from a batch's class means ``(K, F)`` (rows where ``present`` ``(K,)``
+        is True) and feature variance ``(F,)``. Returns the classes folded in ``(K,)``: none when
+        the batch holds a non-finite value (a step the loop will skip leaves no trace)."""
+        means, present, variance = means.to(self.means), present.to(self.seen.device), variance.to(self.variance)
+        if not (bool(torch.isfinite(means[present]).all()) and bool(torch.isfinite(variance).all())):
+            return torch.zeros_like(self.seen)
+        m = self.momentum
+        blended = torch.where(self.seen[:, None], m * self.means + (1 - m) * means, means)
+        self.means.copy_(torch.where(present[:, None], blended, self.means))
+        self.seen |= present
+        variance = variance.clamp_min(1e-8)
+        self.variance.copy_(torch.where(self.variance_seen, m * self.variance + (1 - m) * variance, variance))
         self.variance_seen.fill_(True)
         return present
 
@@ -116,16 +129,16 @@ def running_class_mean_gap(features: torch.Tensor, labels: torch.Tensor,
 
     ``features`` ``(B, F)``, ``labels`` ``(B,)``.
     """
-    if features.dim() != 2 or labels.shape != features.shape[:1]:
-        raise ValueError(f"features must be (B, F) and labels (B,), got {tuple(features.shape)} and {tuple(labels.shape)}")
-    present = running.update(features, labels)
+    _check_shapes(features, labels)
+    batch_means, present = class_prototypes(features, labels, running.means.shape[0])
+    present = running.fold(batch_means.detach(), present, features.detach().var(dim=0, unbiased=False))
     classes = torch.nonzero(present).flatten().tolist()
     scale = running.variance.to(features)
     losses, gaps = [], []
     for i, a in enumerate(classes):
         for b in classes[i + 1:]:
             g = (running.means[a] - running.means[b]).to(features)
-            batch_gap = features[labels == a].mean(dim=0) - features[labels == b].mean(dim=0)
+            batch_gap = batch_means[a] - batch_means[b]
             losses.append(((2 * g * batch_gap - g.square()) / scale).mean())
             gaps.append((g.square() / scale).mean())
     if not losses:
