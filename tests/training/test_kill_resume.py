@@ -28,9 +28,12 @@ def _env():
 
 
 def _rows(run) -> dict[int, dict]:
-    """metrics.jsonl by step; a step logged twice (before the kill and again after the resume)
-    keeps its last line."""
-    return {r["step"]: r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
+    """metrics.jsonl by step; every step must be there once (the resume drops what the killed
+    invocation logged after its checkpoint, and trains those steps again)."""
+    rows = list(map(json.loads, (run / "metrics.jsonl").read_text().splitlines()))
+    steps = [r["step"] for r in rows]
+    assert steps == sorted(set(steps)), f"steps logged twice or out of order: {steps}"
+    return {r["step"]: r for r in rows}
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):

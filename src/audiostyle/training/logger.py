@@ -15,7 +15,15 @@ from pathlib import Path
 
 import torch
 
-from audiostyle.fileio import write_json
+from audiostyle.fileio import write_json, write_text
+
+
+def _logged_step(line: str) -> float:
+    """The step of one ``metrics.jsonl`` line; infinite for a line cut short by a kill."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
 
 
 class _NullBar:
@@ -37,6 +45,7 @@ class RunLogger:
         bounds (the objective knows which terms and bounds apply)."""
         self.run_dir, self.enabled = Path(run_dir), enabled
         self._writer = None
+        self._purge_step = None
         self._bound_warnings = bound_warnings
         if enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +57,23 @@ class RunLogger:
         print(line, file=sys.stderr, flush=True)
         with open(self.run_dir / "train.log", "a") as fh:
             fh.write(line + "\n")
+
+    def resumed_at(self, step: int) -> None:
+        """Forget what an interrupted invocation logged after the checkpoint now resumed from:
+        those steps are trained again, and a curve must show each step once. ``metrics.jsonl``
+        is rewritten without them and without a line a kill cut short (atomically); TensorBoard
+        purges them when it next writes."""
+        if not self.enabled:
+            return
+        self._purge_step = step + 1
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text().splitlines()
+        kept = [line for line in lines if _logged_step(line) <= step]
+        if len(kept) < len(lines):
+            write_text(path, "".join(line + "\n" for line in kept))
+            self.info(f"metrics.jsonl: dropped {len(lines) - len(kept)} rows logged after step {step} (trained again)")
 
     def progress(self, total: int, initial: int, enabled: bool):
         if not (enabled and self.enabled):
@@ -72,7 +98,8 @@ class RunLogger:
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(str(self.run_dir / "events"))
+            # purge_step drops events an interrupted invocation wrote after the resumed step
+            self._writer = SummaryWriter(str(self.run_dir / "events"), purge_step=self._purge_step)
         for k, v in values.items():
             self._writer.add_scalar(k, v, step)
         with open(self.run_dir / "metrics.jsonl", "a") as fh:

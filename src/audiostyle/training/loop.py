@@ -237,6 +237,7 @@ def train(
             _restore_rng(fabric, rng, state["rng"], log)
             earlier_seconds = float(state.get("train_seconds", 0.0))  # absent in older checkpoints
             log.info(f"resumed from step {step}")
+            log.resumed_at(step)
             for name, module in extra.items():
                 saved = state.pop(name, None)
                 if saved is None:
