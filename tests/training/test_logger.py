@@ -1,6 +1,7 @@
 """The run logger after a resume: each step appears once in metrics.jsonl and in TensorBoard."""
 
 import json
+import time
 
 from audiostyle.training.logger import RunLogger
 
@@ -33,6 +34,9 @@ def test_resume_purges_tensorboard_events_after_the_checkpoint(tmp_path):
     for step in range(1, 6):
         first.scalars(step, {"gen/total": float(step)})
     first.finish({})
+    # Event files are read in name order, and a name starts with its creation second: two
+    # invocations of a run never share one, two writers in one test could.
+    time.sleep(1.1)
     second = RunLogger(tmp_path)
     second.resumed_at(3)
     second.scalars(4, {"gen/total": 40.0})
