@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -90,6 +91,17 @@ def test_objective_state_missing_from_the_checkpoint_starts_afresh(tiny_data, tm
     assert "resumed from step 2" in log and "erasure_means: not in the checkpoint" in log
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "gen/linear_erasure_running" in r] == [3, 4]
+
+
+def test_resume_without_a_checkpoint_starts_over_and_logs_each_step_once(tiny_data, tmp_path):
+    cfg = tiny(load_config("flagship"), steps=3, checkpoint_every=2)
+    run = tmp_path / "run"
+    train(cfg, tiny_data, run, progress=False, stop_at_step=2)
+    shutil.rmtree(run / "checkpoints")  # every checkpoint lost: nothing to resume from
+    train(cfg, tiny_data, run, resume=True, progress=False)
+    log = (run / "train.log").read_text()
+    assert "starting from scratch" in log and "dropped 2 rows logged after step 0" in log
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
 
 
 def test_resume_skips_a_corrupt_checkpoint(tiny_data, tmp_path):

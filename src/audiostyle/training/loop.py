@@ -231,6 +231,7 @@ def train(
         restored = load_latest_state(fabric, run_dir, state, log=log.info)
         if restored is None:
             log.info(f"no valid checkpoint in {run_dir}; starting from scratch")
+            log.resumed_at(0)  # whatever an earlier invocation logged is trained again
         else:
             _check_same_architecture(state["config"], cfg, run_dir)
             step = restored
