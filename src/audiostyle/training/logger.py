@@ -44,6 +44,7 @@ class RunLogger:
         """``bound_warnings(values) -> list[str]`` inspects logged values for terms at their
         bounds (the objective knows which terms and bounds apply)."""
         self.run_dir, self.enabled = Path(run_dir), enabled
+        self.metrics_path = self.run_dir / "metrics.jsonl"
         self._writer = None
         self._purge_step = None
         self._bound_warnings = bound_warnings
@@ -66,13 +67,12 @@ class RunLogger:
         if not self.enabled:
             return
         self._purge_step = step + 1
-        path = self.run_dir / "metrics.jsonl"
-        if not path.is_file():
+        if not self.metrics_path.is_file():
             return
-        lines = path.read_text().splitlines()
+        lines = self.metrics_path.read_text().splitlines()
         kept = [line for line in lines if _logged_step(line) <= step]
         if len(kept) < len(lines):
-            write_text(path, "".join(line + "\n" for line in kept))
+            write_text(self.metrics_path, "".join(line + "\n" for line in kept))
             self.info(f"metrics.jsonl: dropped {len(lines) - len(kept)} rows logged after step {step} (trained again)")
 
     def progress(self, total: int, initial: int, enabled: bool):
@@ -102,7 +102,7 @@ class RunLogger:
             self._writer = SummaryWriter(str(self.run_dir / "events"), purge_step=self._purge_step)
         for k, v in values.items():
             self._writer.add_scalar(k, v, step)
-        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+        with open(self.metrics_path, "a") as fh:
             fh.write(json.dumps({"step": step, **values}) + "\n")
         for warning in self._bound_warnings(values) if self._bound_warnings else []:
             self.info(f"step {step}: {warning}")
@@ -116,6 +116,6 @@ class RunLogger:
         try:
             from audiostyle.training.plots import plot_losses
 
-            plot_losses(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curves.png")
+            plot_losses(self.metrics_path, self.run_dir / "loss_curves.png")
         except FileNotFoundError:
             self.info("no metrics logged; no loss-curve plot")

@@ -231,20 +231,19 @@ def train(
         restored = load_latest_state(fabric, run_dir, state, log=log.info)
         if restored is None:
             log.info(f"no valid checkpoint in {run_dir}; starting from scratch")
-            log.resumed_at(0)  # whatever an earlier invocation logged is trained again
         else:
             _check_same_architecture(state["config"], cfg, run_dir)
             step = restored
             _restore_rng(fabric, rng, state["rng"], log)
             earlier_seconds = float(state.get("train_seconds", 0.0))  # absent in older checkpoints
             log.info(f"resumed from step {step}")
-            log.resumed_at(step)
             for name, module in extra.items():
                 saved = state.pop(name, None)
                 if saved is None:
                     log.info(f"{name}: not in the checkpoint (a run without it); starts afresh")
                 else:
                     module.load_state_dict(saved)
+        log.resumed_at(step)  # what an earlier invocation logged after `step` (0: all of it) is trained again
     state.update(extra)
     if fabric.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
