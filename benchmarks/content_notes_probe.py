@@ -27,13 +27,14 @@ import torch
 from _corpus import clips_of, read_clip
 
 from audiostyle.data.layout import Corpus
-from audiostyle.data.pianoroll import token_roll
+from audiostyle.data.pianoroll import NOTE_PITCHES, token_roll
 from audiostyle.losses.notes import note_f1
 
 
-def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """``(source kind, instrument, z_content (S, D), labels (S, P), CQT (S, cqt_bins))`` per clip
-    rendering; the CQT is the model's standardised input magnitude, averaged over each token."""
+def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple]:
+    """``(source kind, instrument, z_content (S, D), labels (S, P), CQT (S, cqt_bins), note head
+    logits (S, P) or None)`` per clip rendering; the CQT is the model's standardised input
+    magnitude, averaged over each token."""
     out = []
     frame_seconds = model.spectral.hop / model.spectral.sr
     corpus = Corpus(data)
@@ -45,10 +46,11 @@ def encode(model, data: Path, split: str, clips: list[dict]) -> list[tuple[str, 
             wave, _ = read_clip(data, split, inst, clip)
             with torch.no_grad():
                 x = model.features(torch.from_numpy(wave[: model.window_samples])[None])
-                z = model.encode_content(x)[0]
+                z, logits = model.encode_content_notes(x)
+            z, head = z[0], None if logits is None else logits[0, :, :NOTE_PITCHES]  # sounding pitches
             q = x[0, :, :, -model.spectral.cqt_bins :].norm(dim=0)  # (T, cqt_bins)
             q = q.reshape(z.shape[0], model.fpt, -1).mean(dim=1)
-            out.append((clip["source_kind"], inst, z, torch.from_numpy(token_roll(notes, z.shape[0], model.fpt, frame_seconds)), q))
+            out.append((clip["source_kind"], inst, z, torch.from_numpy(token_roll(notes, z.shape[0], model.fpt, frame_seconds)), q, head))
     return out
 
 
@@ -90,7 +92,7 @@ def main() -> None:
         for probe_name, hidden in (("linear", 0), ("MLP", 256)):
             columns[f"{name}, {probe_name}"] = (idx, mean, std, fit_probe((feats - mean) / std, y_fit, hidden))
     if getattr(model, "note_head", None) is not None:
-        columns["note head"] = (2, 0.0, 1.0, model.note_head)
+        columns["note head"] = (5, 0.0, 1.0, torch.nn.Identity())
 
     print(f"note F1 of probes from z_content and from the input CQT ({args.model}); fitted on {len(fit)} training-split renderings")
     print("| split | source | instrument | " + " | ".join(columns) + " | notes per token |")

@@ -181,6 +181,31 @@ def test_note_head_reads_pitches_per_content_token_and_survives_a_checkpoint(tmp
     torch.testing.assert_close(again.note_logits(zc), m.note_logits(zc))
 
 
+def test_note_bottleneck_content_is_the_note_decisions_alone(tmp_path):
+    from audiostyle.data.pianoroll import NOTE_PITCHES
+    from audiostyle.errors import AudioStyleError, ConfigError
+
+    with pytest.raises(ConfigError, match="note_head"):
+        _tiny(content_bottleneck="notes")
+    with pytest.raises(ConfigError, match="content_bottleneck"):
+        _tiny(note_head=True, content_bottleneck="chords")
+    m = _tiny(note_head=True, content_bottleneck="notes")
+    x = _x(m)
+    zc, logits = m.encode_content_notes(x)
+    assert logits.shape == (*zc.shape[:2], 2 * NOTE_PITCHES) and zc.shape[-1] == m.cfg.latent_dim
+    # z_content is a function of the 0/1 decisions only: nothing of the sound passes around them
+    torch.testing.assert_close(zc, m.from_notes((logits > 0).float()))
+    torch.testing.assert_close(m.encode_content(x), zc)
+    with pytest.raises(AudioStyleError, match="encode_content_notes"):
+        m.note_logits(zc)
+    # the decisions pass gradients on (straight through), so reconstruction trains the encoder
+    zc.square().sum().backward()
+    assert float(m.content_encoder.out.weight.grad.abs().sum()) > 0
+    again = load_model(save_model(m, tmp_path / "b.safetensors"))
+    assert again.cfg.content_bottleneck == "notes"
+    torch.testing.assert_close(again.encode_content(x), m.encode_content(x))
+
+
 def test_two_frames_per_token_survive_a_checkpoint(tmp_path):
     m = _tiny(content_frames_per_token=2)
     again = load_model(save_model(m, tmp_path / "f.safetensors"))

@@ -48,6 +48,30 @@ def test_rolls_line_up_with_the_sound_of_their_crops(tiny_data):
     assert _cqt_contrast(batch.x.numpy(), shifted) < aligned - 0.2
 
 
+def test_onsets_mark_each_crop_notes_starts(tiny_data):
+    from audiostyle.data.pianoroll import token_onsets
+
+    rate = (FPT, SPECTRAL.hop / SPECTRAL.sr)
+    with pytest.raises(ValueError, match="onsets"):
+        _sampler(tiny_data, onsets=True)
+    sampler = _sampler(tiny_data, notes=rate, onsets=True)
+    rng = np.random.default_rng(0)
+    batch = sampler.sample(8, rng)
+    assert batch.onsets.shape == batch.notes.shape and float(batch.onsets.sum()) > 0
+    # a start lies in the token whose centre its note sounds at, or in the one before it (a
+    # note starting after a token's centre first sounds at the next one's)
+    notes, onsets = batch.notes.numpy(), batch.onsets.numpy()
+    heard = np.maximum(notes, np.concatenate([notes[:, 1:], np.zeros_like(notes[:, :1])], axis=1))
+    assert float((onsets * (1 - heard)).sum()) == 0
+    # not the notes shifted: most sounding tokens hold no start
+    assert float(onsets.sum()) < 0.5 * float(notes.sum())
+    # the same draw again: crops and their starts follow the sampler's random stream
+    again = sampler.sample(8, np.random.default_rng(0))
+    assert np.array_equal(again.onsets.numpy(), onsets)
+    assert _sampler(tiny_data, notes=rate).sample(4, np.random.default_rng(0)).onsets is None
+    assert token_onsets([], 4, FPT, rate[1]).sum() == 0
+
+
 def test_without_notes_batches_carry_none(tiny_data):
     assert _sampler(tiny_data).sample(4, np.random.default_rng(0)).notes is None
 

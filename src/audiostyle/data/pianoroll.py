@@ -39,3 +39,30 @@ def token_roll(
         if NOTE_LOW <= pitch <= NOTE_HIGH:
             roll[(centres >= on) & (centres < off), int(pitch) - NOTE_LOW] = 1.0
     return roll
+
+
+def token_onsets(
+    notes, n_tokens: int, frames_per_token: int, frame_seconds: float, start_frame: int = 0,
+) -> np.ndarray:
+    """Pitches that start within each token.
+
+    Token ``s`` of a crop that starts at frame ``start_frame`` holds frames ``start_frame +
+    s * frames_per_token`` to ``start_frame + (s + 1) * frames_per_token - 1``, centred STFT
+    frames ``frame_seconds`` apart; an onset belongs to the token whose frames lie nearest it,
+    so the token spans ``[first - 0.5, last + 0.5)`` frames. A repeated note, which
+    :func:`token_roll` shows as one unbroken run, shows here as two starts.
+
+    Args:
+        notes: ``[(onset_s, offset_s, midi), ...]``; pitches outside ``[NOTE_LOW, NOTE_HIGH]``
+            and onsets outside the crop are left out.
+    Returns:
+        ``(n_tokens, NOTE_PITCHES)`` float32, 1 where the pitch ``NOTE_LOW + p`` starts.
+    """
+    onsets = np.zeros((n_tokens, NOTE_PITCHES), dtype=np.float32)
+    for on, _off, pitch in notes:
+        if not NOTE_LOW <= pitch <= NOTE_HIGH:
+            continue
+        s = int(np.floor((on / frame_seconds + 0.5 - start_frame) / frames_per_token))
+        if 0 <= s < n_tokens:
+            onsets[s, int(pitch) - NOTE_LOW] = 1.0
+    return onsets

@@ -25,6 +25,7 @@ from audiostyle.models.base import WindowedModel
 
 STYLE_ENCODERS = ("transformer", "learned", "onehot")
 INFERENCE_FEEDBACKS = ("masked", "generated")  # what a decoder step is fed (FlagshipConfig)
+CONTENT_BOTTLENECKS = ("none", "notes")
 
 
 @dataclass
@@ -53,6 +54,12 @@ class FlagshipConfig:
     # (data.pianoroll), trained by the objective's "notes" term on a rendered corpus's note
     # lists: it asks z_content to keep every voice of a polyphonic texture, not just the loudest.
     note_head: bool = False
+    # "notes": z_content is made of the note head's decisions alone, the pitches sounding in
+    # and starting in each token (0/1, straight-through gradients), projected to latent_dim.
+    # A sequence of notes carries the instrument only through the encoder's mistakes, where a
+    # free latent keeps whatever of the sound helps the decoder. Needs note_head and the
+    # objective's notes term; "none" = the paper's free latent.
+    content_bottleneck: str = "none"
     # STFT frames per content token and per decoder step (1, 2 or 4): 2 doubles the time
     # resolution of z_content and the length of the decoder's sequence. The style encoder
     # pools its tokens and keeps 4.
@@ -92,6 +99,10 @@ class FlagshipConfig:
             raise ValueError(
                 f"content_frames_per_token must be one of {FRAMES_PER_TOKEN}, got {self.content_frames_per_token}"
             )
+        if self.content_bottleneck not in CONTENT_BOTTLENECKS:
+            raise ValueError(f"content_bottleneck must be one of {CONTENT_BOTTLENECKS}, got {self.content_bottleneck!r}")
+        if self.content_bottleneck == "notes" and not self.note_head:
+            raise ValueError("content_bottleneck 'notes' reads the note head: set note_head: true")
         if self.d_model % self.heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
 
@@ -128,7 +139,11 @@ class Flagship(WindowedModel, nn.Module):
             spectral.stft_bins, self.fpt, d, cfg.d_model, cfg.dec_layers, cfg.heads, cfg.dropout,
             cfg.memory, cfg.content_to_input, cfg.head_hidden,
         )
-        self.note_head = nn.Linear(d, NOTE_PITCHES) if cfg.note_head else None
+        self.bottleneck = cfg.content_bottleneck == "notes"
+        # with the bottleneck the head also names the pitches starting in each token: a roll
+        # alone shows a repeated note as one long one
+        self.note_head = nn.Linear(d, NOTE_PITCHES * (2 if self.bottleneck else 1)) if cfg.note_head else None
+        self.from_notes = nn.Linear(2 * NOTE_PITCHES, d) if self.bottleneck else None
         low_gain_init(self, cfg.init_gain)
         self.register_buffer("norm_mean", torch.zeros(2, n_bins))
         self.register_buffer("norm_std", torch.ones(2, n_bins))
@@ -167,13 +182,31 @@ class Flagship(WindowedModel, nn.Module):
     def encode_content(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, T // fpt, D)``, ``fpt`` =
         ``cfg.content_frames_per_token``."""
-        return self.content_encoder(x)
+        return self.encode_content_notes(x)[0]
+
+    def encode_content_notes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, 2, T, n_bins)`` -> ``z_content`` ``(B, S, D)`` and the note head's logits
+        ``(B, S, P)`` (None without a note head), ``S = T // fpt``. Without the bottleneck
+        ``P = NOTE_PITCHES``, read from ``z_content``; with it ``P = 2 * NOTE_PITCHES`` (sounding,
+        then starting), read from the encoder's tokens, and ``z_content`` is their 0/1
+        decisions projected to ``D``, the decisions passing gradients as their probabilities do."""
+        h = self.content_encoder(x)
+        if not self.bottleneck:
+            return h, None if self.note_head is None else self.note_head(h)
+        logits = self.note_head(h)
+        prob = torch.sigmoid(logits)
+        decided = prob + ((logits > 0).to(prob.dtype) - prob).detach()
+        return self.from_notes(decided), logits
 
     def note_logits(self, z_content: torch.Tensor) -> torch.Tensor:
         """``z_content`` ``(B, S, D)`` -> pitch logits ``(B, S, NOTE_PITCHES)`` (MIDI
-        ``data.pianoroll.NOTE_LOW`` upwards); only for models built with ``note_head``."""
+        ``data.pianoroll.NOTE_LOW`` upwards); only for models built with ``note_head`` and no
+        bottleneck (there the logits come before ``z_content``: :meth:`encode_content_notes`)."""
         if self.note_head is None:
             raise AudioStyleError("this model has no note head (model.note_head: false)")
+        if self.bottleneck:
+            raise AudioStyleError("this model's notes come before z_content (content_bottleneck: notes); "
+                                  "use encode_content_notes")
         return self.note_head(z_content)
 
     # -- decoder outputs -------------------------------------------------------------------------

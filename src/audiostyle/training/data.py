@@ -6,7 +6,7 @@ need). With ``paired=True`` every crop also comes with the same time span of the
 rendered by another instrument (same notes), for cross-reconstruction. With ``notes`` every crop
 also comes with its piano roll at the content token rate
 (:func:`audiostyle.data.pianoroll.token_roll`), from the data set's note lists, for note
-supervision. With ``subharmonic_cut`` every crop (and so every model input and target) has the
+supervision, and with ``onsets`` also the pitches starting in each token. With ``subharmonic_cut`` every crop (and so every model input and target) has the
 partials an octave under its high notes lowered (:mod:`audiostyle.data.subharmonics`), also from
 the note lists.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from audiostyle.data.pianoroll import token_roll
+from audiostyle.data.pianoroll import token_onsets, token_roll
 from audiostyle.data.subharmonics import SubharmonicCut
 from audiostyle.errors import AudioStyleError
 
@@ -32,7 +32,8 @@ class Batch:
     """``x``: compressed features ``(B, 2, T, n_bins)``; ``labels``: ``(B,)`` instrument indices.
 
     Paired batches add ``pair_x`` (same clip and span, other instrument) and ``pair_labels``;
-    batches with notes add ``notes`` ``(B, T // frames_per_token, NOTE_PITCHES)`` 0/1.
+    batches with notes add ``notes`` ``(B, T // frames_per_token, NOTE_PITCHES)`` 0/1, and
+    ``onsets`` of the same shape when the sampler draws them.
     """
 
     x: torch.Tensor
@@ -40,13 +41,15 @@ class Batch:
     pair_x: torch.Tensor | None = None
     pair_labels: torch.Tensor | None = None
     notes: torch.Tensor | None = None
+    onsets: torch.Tensor | None = None
 
 
 class CropSampler:
     """Draws balanced batches of ``crop_frames``-frame crops from one split.
 
     ``notes`` = ``(frames_per_token, frame_seconds)`` adds each crop's piano roll at that token
-    rate; ``subharmonic_cut`` lowers the sub-octave partials of high notes in every crop. Either
+    rate, and ``onsets=True`` the pitches starting in each token (:func:`token_onsets`);
+    ``subharmonic_cut`` lowers the sub-octave partials of high notes in every crop. Either
     needs a notes file for every clip of the split (rendered data sets have them).
     ``source_weights`` (``{source kind: weight}``, kinds not named weigh 1) draws clips of each
     instrument in proportion to their kind's weight; it needs the manifest's clip list.
@@ -56,10 +59,13 @@ class CropSampler:
         self, corpus, store, split: str, instruments: list[str], crop_frames: int,
         paired: bool = False, rank: int = 0, world_size: int = 1, notes: tuple[int, float] | None = None,
         subharmonic_cut: SubharmonicCut | None = None, source_weights: dict[str, float] | None = None,
+        onsets: bool = False,
     ):
+        if onsets and notes is None:
+            raise ValueError("onsets come with the piano rolls: pass notes=(frames_per_token, frame_seconds)")
         self.store, self.split, self.instruments = store, split, list(instruments)
         self.crop_frames, self.paired, self.note_rate = crop_frames, paired, notes
-        self.cut, self._gains = subharmonic_cut, {}
+        self.cut, self._gains, self.onsets = subharmonic_cut, {}, onsets
         present = corpus.instruments(split)
         missing = [i for i in self.instruments if i not in present]
         if missing:
@@ -145,7 +151,7 @@ class CropSampler:
         k = len(self.instruments)
         if batch_size % k:
             raise AudioStyleError(f"batch_size {batch_size} must be a multiple of the {k} instruments")
-        xs, labels, pxs, plabels, rolls = [], [], [], [], []
+        xs, labels, pxs, plabels, rolls, starts = [], [], [], [], [], []
         for label, inst in enumerate(self.instruments):
             for cid in self.draw_clips(inst, batch_size // k, rng):
                 feats = self.features(inst, cid)
@@ -155,6 +161,8 @@ class CropSampler:
                 if self.note_rate is not None:
                     fpt, frame_seconds = self.note_rate
                     rolls.append(token_roll(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
+                    if self.onsets:
+                        starts.append(token_onsets(self.notes[cid], self.crop_frames // fpt, fpt, frame_seconds, start))
                 if self.paired:
                     other = int(rng.choice([j for j in range(k) if j != label]))
                     pxs.append(self.crop(self.features(self.instruments[other], cid), cid, start))
@@ -164,4 +172,6 @@ class CropSampler:
             batch.pair_x, batch.pair_labels = torch.from_numpy(np.stack(pxs)), torch.tensor(plabels)
         if rolls:
             batch.notes = torch.from_numpy(np.stack(rolls))
+        if starts:
+            batch.onsets = torch.from_numpy(np.stack(starts))
         return batch

@@ -204,7 +204,7 @@ def train(
     sampler = CropSampler(
         corpus, store, "train", instruments, crop_frames, paired=getattr(objective, "paired", False),
         rank=fabric.global_rank, world_size=fabric.world_size, notes=note_rate,
-        subharmonic_cut=cut, source_weights=weights,
+        subharmonic_cut=cut, source_weights=weights, onsets=getattr(objective, "needs_onsets", False),
     )
     sampler.warm_cache(progress=progress and fabric.is_global_zero)
 
@@ -279,6 +279,8 @@ def train(
             batch.pair_x, batch.pair_labels = fabric.to_device(batch.pair_x), fabric.to_device(batch.pair_labels)
         if batch.notes is not None:
             batch.notes = fabric.to_device(batch.notes)
+        if batch.onsets is not None:
+            batch.onsets = fabric.to_device(batch.onsets)
 
         with fabric.autocast():
             g = objective.generator_losses(batch, step, tc["steps"])

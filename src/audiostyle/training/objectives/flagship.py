@@ -141,6 +141,9 @@ class FlagshipObjective:
                               if momentum > 0 and self.cfg["weights"]["linear_erasure"] > 0 else None)
         if self.needs_notes and getattr(model, "note_head", None) is None:
             raise ValueError("train.objective.weights.notes > 0 needs a model with a note head (model.note_head: true)")
+        if self.needs_onsets and not self.needs_notes:
+            raise ValueError("model.content_bottleneck: notes makes z_content of the note head's decisions; "
+                             "train them with train.objective.weights.notes > 0")
         names = self.cfg["notes_instruments"]
         unknown = [n for n in (names or []) if n not in model.cfg.instruments]
         if names is not None and (not names or unknown):
@@ -158,6 +161,12 @@ class FlagshipObjective:
     def needs_notes(self) -> bool:
         """Whether batches must carry piano rolls (``Batch.notes``) for the note term."""
         return self.cfg["weights"]["notes"] > 0
+
+    @property
+    def needs_onsets(self) -> bool:
+        """Whether batches must also carry note starts (``Batch.onsets``): the note bottleneck's
+        head names them."""
+        return bool(getattr(self.model, "bottleneck", False))
 
     def stateful_modules(self) -> dict[str, torch.nn.Module]:
         """State beside the networks that a checkpoint must hold for an exact resume."""
@@ -192,7 +201,7 @@ class FlagshipObjective:
         z_style = m.encode_style(x, labels)
         prototypes, present = class_prototypes(z_style, labels, self.num_classes)
         z_class = prototypes[labels]
-        z_content = m.encode_content(self._content_input(comp, x))
+        z_content, note_logits = m.encode_content_notes(self._content_input(comp, x))
 
         z_decode = self._decoder_style(z_style, z_class)
         share = feedback.sampling_share(self.cfg, step, total)
@@ -219,12 +228,17 @@ class FlagshipObjective:
             # From step 0, like reconstruction: what the notes are is never in question.
             if batch.notes is None:
                 raise ValueError("the note term needs batches with piano rolls (CropSampler(notes=...))")
-            logits = m.note_logits(z_content)
+            if self.needs_onsets and batch.onsets is None:
+                raise ValueError("the note bottleneck needs batches with note starts (CropSampler(onsets=True))")
+            rolls = torch.cat([batch.notes, batch.onsets], dim=-1) if self.needs_onsets else batch.notes
             clips = None if self._note_classes is None else torch.isin(labels, self._note_classes.to(labels.device))
-            out["notes"] = note_activation_loss(logits, batch.notes, clips)
+            out["notes"] = note_activation_loss(note_logits, rolls, clips)
             if clips is None or bool(clips.any()):  # no clip of the named instruments: no F1 to log
                 sel = slice(None) if clips is None else clips
-                out["notes_f1"] = note_f1(logits.detach()[sel], batch.notes[sel])
+                pitches = batch.notes.shape[-1]
+                out["notes_f1"] = note_f1(note_logits.detach()[sel][..., :pitches], batch.notes[sel])
+                if self.needs_onsets:
+                    out["onsets_f1"] = note_f1(note_logits.detach()[sel][..., pitches:], batch.onsets[sel])
             total_loss = total_loss + w["notes"] * out["notes"]
 
         out["info_nce"] = info_nce(z_style, labels, self.cfg["temperature"])
