@@ -26,6 +26,7 @@ from audiostyle.models.base import WindowedModel
 STYLE_ENCODERS = ("transformer", "learned", "onehot")
 INFERENCE_FEEDBACKS = ("masked", "generated")  # what a decoder step is fed (FlagshipConfig)
 CONTENT_BOTTLENECKS = ("none", "notes")
+NOTE_PRIOR_LOGIT = -3.4  # log-odds of 1 in 31: about a pitch in 30 sounds, fewer start
 
 
 @dataclass
@@ -145,6 +146,12 @@ class Flagship(WindowedModel, nn.Module):
         self.note_head = nn.Linear(d, NOTE_PITCHES * (2 if self.bottleneck else 1)) if cfg.note_head else None
         self.from_notes = nn.Linear(2 * NOTE_PITCHES, d) if self.bottleneck else None
         low_gain_init(self, cfg.init_gain)
+        if self.bottleneck:
+            # Start the decisions at the notes' rarity (a few of 73 pitches sound in a token) rather
+            # than at coin flips: Adam moves a bias by about one learning rate a step, so a zero
+            # bias would feed the decoder random notes for thousands of steps (the prior
+            # initialisation of Lin et al., "Focal Loss for Dense Object Detection", 2017).
+            nn.init.constant_(self.note_head.bias, NOTE_PRIOR_LOGIT)
         self.register_buffer("norm_mean", torch.zeros(2, n_bins))
         self.register_buffer("norm_std", torch.ones(2, n_bins))
         self.register_buffer("prototypes", torch.zeros(k, d))
