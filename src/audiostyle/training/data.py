@@ -6,9 +6,9 @@ need). With ``paired=True`` every crop also comes with the same time span of the
 rendered by another instrument (same notes), for cross-reconstruction. With ``notes`` every crop
 also comes with its piano roll at the content token rate
 (:func:`audiostyle.data.pianoroll.token_roll`), from the data set's note lists, for note
-supervision, and with ``onsets`` also the pitches starting in each token. With ``subharmonic_cut`` every crop (and so every model input and target) has the
-partials an octave under its high notes lowered (:mod:`audiostyle.data.subharmonics`), also from
-the note lists.
+supervision, and with ``onsets`` also the pitches starting in each token. With
+``subharmonic_cut`` every crop (and so every model input and target) has the partials an octave
+under its high notes lowered (:mod:`audiostyle.data.subharmonics`), also from the note lists.
 
 Sampling runs in the training process: crops are slices of memory-mapped float16 arrays, far
 cheaper than worker processes on two cores. Under data parallelism each rank reads a disjoint
