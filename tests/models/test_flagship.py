@@ -208,6 +208,25 @@ def test_note_bottleneck_content_is_the_note_decisions_alone(tmp_path):
     torch.testing.assert_close(again.encode_content(x), m.encode_content(x))
 
 
+def test_note_bottleneck_residual_is_a_narrow_path_beside_the_notes(tmp_path):
+    from audiostyle.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="content_residual_dim"):
+        _tiny(content_residual_dim=2)
+    with pytest.raises(ConfigError, match="content_residual_dim"):
+        _tiny(note_head=True, content_bottleneck="notes", content_residual_dim=-1)
+    m = _tiny(note_head=True, content_bottleneck="notes", content_residual_dim=2)
+    x = _x(m)
+    zc, logits = m.encode_content_notes(x)
+    residual = zc - m.from_notes((logits > 0).float())
+    # what passes beside the notes spans at most 2 directions (plus the projection's bias)
+    centred = (residual - m.from_residual.bias).reshape(-1, residual.shape[-1])
+    assert int(torch.linalg.matrix_rank(centred, rtol=1e-4)) == 2
+    again = load_model(save_model(m, tmp_path / "r.safetensors"))
+    assert again.cfg.content_residual_dim == 2
+    torch.testing.assert_close(again.encode_content(x), zc)
+
+
 def test_two_frames_per_token_survive_a_checkpoint(tmp_path):
     m = _tiny(content_frames_per_token=2)
     again = load_model(save_model(m, tmp_path / "f.safetensors"))

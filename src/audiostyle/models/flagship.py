@@ -61,6 +61,11 @@ class FlagshipConfig:
     # free latent keeps whatever of the sound helps the decoder. Needs note_head and the
     # objective's notes term; "none" = the paper's free latent.
     content_bottleneck: str = "none"
+    # With the note bottleneck: a narrow continuous path beside the notes, this many numbers a
+    # token projected to latent_dim and added, for what a 0/1 roll cannot say (loudness,
+    # articulation). The adversaries and the erasure act on z_content whole, and the notes carry
+    # little of the instrument, so they press on this path. 0 = the notes alone.
+    content_residual_dim: int = 0
     # STFT frames per content token and per decoder step (1, 2 or 4): 2 doubles the time
     # resolution of z_content and the length of the decoder's sequence. The style encoder
     # pools its tokens and keeps 4.
@@ -104,6 +109,10 @@ class FlagshipConfig:
             raise ValueError(f"content_bottleneck must be one of {CONTENT_BOTTLENECKS}, got {self.content_bottleneck!r}")
         if self.content_bottleneck == "notes" and not self.note_head:
             raise ValueError("content_bottleneck 'notes' reads the note head: set note_head: true")
+        if self.content_residual_dim < 0 or (self.content_residual_dim and self.content_bottleneck != "notes"):
+            raise ValueError(
+                f"content_residual_dim {self.content_residual_dim} needs content_bottleneck 'notes' and must be >= 0"
+            )
         if self.d_model % self.heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
 
@@ -145,6 +154,9 @@ class Flagship(WindowedModel, nn.Module):
         # alone shows a repeated note as one long one
         self.note_head = nn.Linear(d, NOTE_PITCHES * (2 if self.bottleneck else 1)) if cfg.note_head else None
         self.from_notes = nn.Linear(2 * NOTE_PITCHES, d) if self.bottleneck else None
+        r = cfg.content_residual_dim
+        self.to_residual = nn.Linear(d, r) if r else None
+        self.from_residual = nn.Linear(r, d) if r else None
         low_gain_init(self, cfg.init_gain)
         if self.bottleneck:
             # Start the decisions at the notes' rarity (a few of 73 pitches sound in a token) rather
@@ -196,14 +208,18 @@ class Flagship(WindowedModel, nn.Module):
         ``(B, S, P)`` (None without a note head), ``S = T // fpt``. Without the bottleneck
         ``P = NOTE_PITCHES``, read from ``z_content``; with it ``P = 2 * NOTE_PITCHES`` (sounding,
         then starting), read from the encoder's tokens, and ``z_content`` is their 0/1
-        decisions projected to ``D``, the decisions passing gradients as their probabilities do."""
+        decisions projected to ``D``, the decisions passing gradients as their probabilities do,
+        plus, with ``content_residual_dim`` ``r > 0``, the tokens through an ``r``-wide linear path."""
         h = self.content_encoder(x)
         if not self.bottleneck:
             return h, None if self.note_head is None else self.note_head(h)
         logits = self.note_head(h)
         prob = torch.sigmoid(logits)
         decided = prob + ((logits > 0).to(prob.dtype) - prob).detach()
-        return self.from_notes(decided), logits
+        z = self.from_notes(decided)
+        if self.to_residual is not None:
+            z = z + self.from_residual(self.to_residual(h))
+        return z, logits
 
     def note_logits(self, z_content: torch.Tensor) -> torch.Tensor:
         """``z_content`` ``(B, S, D)`` -> pitch logits ``(B, S, NOTE_PITCHES)`` (MIDI
