@@ -219,7 +219,7 @@ def test_note_bottleneck_residual_is_a_narrow_path_beside_the_notes(tmp_path):
     x = _x(m)
     zc, logits = m.encode_content_notes(x)
     residual = zc - m.from_notes((logits > 0).float())
-    # what passes beside the notes spans at most 2 directions (plus the projection's bias)
+    # what passes beside the notes spans exactly the path's 2 directions (less the projection's bias)
     centred = (residual - m.from_residual.bias).reshape(-1, residual.shape[-1])
     assert int(torch.linalg.matrix_rank(centred, rtol=1e-4)) == 2
     again = load_model(save_model(m, tmp_path / "r.safetensors"))
