@@ -13,7 +13,7 @@ input with the harness's pitch correlation and pitch agreement (PESTO f0 contour
 notes rendered by the corpus's training soundfont (a note-perfect rendering in a timbre the model
 learned). If the true notes score well above the head's, the head's mistakes cost the pitch; if
 they score alike, the decoder's rendering does. Prints the mean per source kind (chorale, fiddle)
-and instrument. A quality diagnostic, not a speed benchmark: ~4 minutes on 2 cores for the 77
+and instrument. A quality diagnostic, not a speed benchmark: ~12 minutes on 2 cores for the 77
 test pairs.
 """
 
