@@ -12,8 +12,10 @@ the targets the head is trained on), the rest of ``z_content`` (the residual pat
 input with the harness's pitch correlation and pitch agreement (PESTO f0 contours), beside the same
 notes rendered by the corpus's training soundfont (a note-perfect rendering in a timbre the model
 learned). If the true notes score well above the head's, the head's mistakes cost the pitch; if
-they score alike, the decoder's rendering does. Prints the mean per source kind (chorale, fiddle)
-and instrument. A quality diagnostic, not a speed benchmark: ~12 minutes on 2 cores for the 77
+they score alike, the decoder's rendering does. A last source decodes the head's notes with the
+clip's own style (its mean ``z_style`` over its windows, as ``model.recon_own_style: 1`` does)
+instead of the prototype: whether the style path carries the recording's timbre to the decoder. Prints the mean per source kind (chorale, fiddle)
+and instrument. A quality diagnostic, not a speed benchmark: ~15 minutes on 2 cores for the 77
 test pairs.
 """
 
@@ -29,7 +31,7 @@ from _corpus import (clips_of, flagship_reconstruction_setup, print_kind_table, 
 from audiostyle.data.layout import Corpus
 from audiostyle.data.pianoroll import token_onsets, token_roll
 
-SOURCES = ("head's notes", "true notes", "training-font rendering")
+SOURCES = ("head's notes", "true notes", "training-font rendering", "head's notes, own z_style")
 
 
 def true_notes(notes, n_tokens: int, model) -> torch.Tensor:
@@ -66,7 +68,9 @@ def main() -> None:
                 rest = z_head - model.from_notes((logits > 0).to(z_head.dtype))
                 z_true = model.from_notes(true_notes(notes, z_head.shape[1], model)) + rest
                 style = model.prototypes[k][None]
-                decoded = {name: model.generate(z, style) for name, z in zip(SOURCES, (z_head, z_true))}
+                own = model.style_vector(inst, reference=torch.from_numpy(full))[None]
+                decoded = {name: model.generate(z, s) for name, z, s in
+                           zip(SOURCES[:2] + SOURCES[3:], (z_head, z_true, z_head), (style, style, own))}
             n = (decoded[SOURCES[0]].shape[-1] - 1) * model.spectral.hop
             heard = wave[0, :n].numpy()
             outputs = {name: istft(spec, length=n, cfg=model.spectral)[0].numpy() for name, spec in decoded.items()}
