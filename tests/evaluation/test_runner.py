@@ -181,22 +181,6 @@ def test_memo_gives_identical_scores(data):
             assert once[k] == pytest.approx(plain[k], nan_ok=True) and twice[k] == pytest.approx(plain[k], nan_ok=True)
 
 
-def test_select_clips_is_seeded_and_limited():
-    ids = [f"c{i:02d}" for i in range(20)]
-    a, b = runner.select_clips(ids, 5, seed=1), runner.select_clips(ids, 5, seed=1)
-    assert a == b and len(a) == 5 and a == sorted(a) and set(a) <= set(ids)
-    assert runner.select_clips(ids, 5, seed=2) != a
-    assert runner.select_clips(ids, None, 0) == ids == runner.select_clips(ids, 50, 0)
-
-
-def test_parse_directions():
-    assert runner.parse_directions(None, ["piano", "violin"]) == [("piano", "violin"), ("violin", "piano")]
-    assert runner.parse_directions("Piano:40", []) == [("piano", "violin")]
-    for bad in ("piano", "piano:piano", "piano:violin,piano:violin", "", "piano:"):
-        with pytest.raises(AudioStyleError):
-            runner.parse_directions(bad, ["piano", "violin"])
-
-
 @pytest.mark.parametrize("case", ["missing_data", "missing_split", "absent_instrument", "unplayable", "unknown_model"])
 def test_errors_are_one_line(case, data, tmp_path):
     kwargs = {"model": Silence(), "data_dir": data, "out_dir": tmp_path / "r", "progress": False}
@@ -229,21 +213,3 @@ def test_a_failed_run_leaves_no_half_written_report(data, tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="worker died"):
         runner.evaluate(Silence(), data, tmp_path / "r", split=SPLIT, limit=1, workers=1, progress=False)
     assert not (tmp_path / "r").exists()
-
-
-def test_output_folder_must_be_new_empty_or_an_earlier_report(tmp_path):
-    runner.check_output(tmp_path / "new")
-    (tmp_path / "stray").mkdir()
-    (tmp_path / "stray" / "notes.txt").write_text("mine")
-    with pytest.raises(AudioStyleError, match="not empty"):
-        runner.check_output(tmp_path / "stray")
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(AudioStyleError, match="not a folder"):
-        runner.check_output(tmp_path / "file")
-    old = tmp_path / "old"
-    (old / "figures").mkdir(parents=True)
-    (old / "figures" / "stale.png").write_bytes(b"x")
-    (old / "results.json").write_text("{}")
-    runner.check_output(old)
-    runner.prepare_output(old)
-    assert list((old / "figures").iterdir()) == []
