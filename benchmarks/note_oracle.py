@@ -14,9 +14,9 @@ notes rendered by the corpus's training soundfont (a note-perfect rendering in a
 learned). If the true notes score well above the head's, the head's mistakes cost the pitch; if
 they score alike, the decoder's rendering does. A last source decodes the head's notes with the
 clip's own style (its mean ``z_style`` over its windows, as ``model.recon_own_style: 1`` does)
-instead of the prototype: whether the style path carries the recording's timbre to the decoder. Prints the mean per source kind (chorale, fiddle)
-and instrument. A quality diagnostic, not a speed benchmark: ~15 minutes on 2 cores for the 77
-test pairs.
+instead of the prototype: whether the style path carries the recording's timbre to the decoder.
+Prints the mean per source kind (chorale, fiddle) and instrument. A quality diagnostic, not a
+speed benchmark: ~15 minutes on 2 cores for the 77 test pairs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def main() -> None:
             with torch.no_grad():
                 x = model.features(wave)
                 z_head, logits = model.encode_content_notes(x)
-                # The residual path, if any, is what z_content holds beyond the projected notes.
+                # The residual path, if any, is what z_content holds beyond the projected notes
+                # (the head's decisions are its logits' signs, as encode_content_notes takes them).
                 rest = z_head - model.from_notes((logits > 0).to(z_head.dtype))
                 z_true = model.from_notes(true_notes(notes, z_head.shape[1], model)) + rest
                 style = model.prototypes[k][None]
