@@ -110,27 +110,35 @@ def work_renderings(data: Path, split: str, per_kind: int | None = None):
     return corpus, clips, instruments, waves, labels, groups
 
 
-def add_clip_arguments(ap: argparse.ArgumentParser) -> None:
-    """The options every per-clip diagnostic takes: ``--data``, ``--split``, ``--max-clips``,
-    ``--threads``."""
+def clip_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser described by ``doc``'s first line, holding the options every per-clip diagnostic
+    takes: ``--data``, ``--split``, ``--max-clips``, ``--threads``. Add a script's own arguments
+    to it, then read them with :func:`parse_clip_args`."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--data", required=True, type=Path, help="corpus from `audiostyle data render`")
     ap.add_argument("--split", default="test")
     ap.add_argument("--max-clips", type=int, default=None, help="at most this many clips per source kind")
     ap.add_argument("--threads", type=int, default=2)
+    return ap
+
+
+def parse_clip_args(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line with a :func:`clip_parser` and set torch's thread count from it."""
+    import torch
+
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def flagship_reconstruction_setup(doc: str):
     """``(args, model)`` for a diagnostic that reconstructs clips with one flagship: parses the
-    model argument and the clip options (:func:`add_clip_arguments`), sets the thread count and
+    model argument and the clip options (:func:`clip_parser`), sets the thread count and
     loads the model in eval mode with the decoded phase kept as it is (``phase_refine_iters``
     0, inference's default)."""
-    import torch
-
-    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap = clip_parser(doc)
     ap.add_argument("model", help="shipped model name, .safetensors file or run folder (a flagship)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
 
     import audiostyle
 

@@ -25,12 +25,12 @@ the 77 test clips, the training-font rendering included.
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, read_clip, training_font_renderer
+from _corpus import (clip_parser, clips_of, parse_clip_args, print_kind_table, read_clip,
+                     training_font_renderer)
 
 MAX_GAIN_DB = 30.0
 
@@ -52,14 +52,12 @@ def balance_gain_db(ref_power: np.ndarray, est_power: np.ndarray, basis: np.ndar
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = clip_parser(__doc__)
     ap.add_argument("models", nargs="*", help="shipped model names, .safetensors files or run folders")
     ap.add_argument("--points", type=int, default=6, help="control frequencies of the matching equaliser")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
+    args = parse_clip_args(ap)
     if args.points < 2:
         raise SystemExit(f"--points: an equaliser needs at least 2 control points, got {args.points}")
-    torch.set_num_threads(args.threads)
 
     import audiostyle
     from audiostyle.audio.io import resample

@@ -22,12 +22,10 @@ representations give on the same clips. A quality diagnostic, not a speed benchm
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-import torch
-from _corpus import add_clip_arguments, work_renderings
+from _corpus import clip_parser, parse_clip_args, work_renderings
 
 ROLL_HOP_S = 0.02
 
@@ -57,12 +55,10 @@ def log_cqt(wave: np.ndarray, sr: int) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_clip_arguments(ap)
+    ap = clip_parser(__doc__)
     ap.add_argument("--model", action="append", default=[],
                     help="also probe this model's z_content (repeatable); its window sets the clip length, else 'default''s")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
 
     import audiostyle
     from audiostyle import MODEL_SR

@@ -16,22 +16,18 @@ it looks at the test split; report it as such. A quality diagnostic, not a speed
 
 from __future__ import annotations
 
-import argparse
 import collections
 import itertools
 from pathlib import Path
 
 import numpy as np
-import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, read_clip
+from _corpus import clip_parser, clips_of, parse_clip_args, print_kind_table, read_clip
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = clip_parser(__doc__)
     ap.add_argument("fonts", nargs="+", help="SoundFont 2 files (e.g. from `audiostyle data font`)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
 
     from audiostyle.data.layout import Corpus
     from audiostyle.data.render import check_font, rerender

@@ -14,19 +14,15 @@ A quality diagnostic, not a speed benchmark.
 
 from __future__ import annotations
 
-import argparse
 import time
 
-import torch
-from _corpus import add_clip_arguments, work_renderings
+from _corpus import clip_parser, parse_clip_args, work_renderings
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = clip_parser(__doc__)
     ap.add_argument("models", nargs="+", help="shipped model names, .safetensors files or run folders (flagships)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
 
     import audiostyle
     from audiostyle.errors import AudioStyleError

@@ -19,12 +19,10 @@ pairs on 2 cores.
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
-import torch
-from _corpus import add_clip_arguments, clips_of, partial_energies, print_kind_table, read_clip
+from _corpus import clip_parser, clips_of, parse_clip_args, partial_energies, print_kind_table, read_clip
 
 SHARE_COLUMNS = ("within 50 cents", "octave below", "octave above", "elsewhere")
 LEVEL_COLUMNS = ("f0/2 level, out, f0 < 700 Hz", "f0/2 level, in, f0 < 700 Hz", "f0/2 level, out, f0 >= 700 Hz",
@@ -95,12 +93,10 @@ def score_model(name: str, data, split: str, clips: list[dict]) -> tuple[dict, l
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = clip_parser(__doc__)
     ap.add_argument("models", nargs="+", help="shipped model names, .safetensors files or run folders")
     ap.add_argument("--kind", default=None, help="only clips of this source kind (chorale, fiddle)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
     clips = [c for c in clips_of(args.data, args.split, args.max_clips) if args.kind in (None, c["source_kind"])]
     if not clips:
         raise SystemExit(f"{args.data}: no {args.kind or ''} clips in split {args.split!r}")

@@ -20,27 +20,25 @@ not a speed benchmark: ~20 minutes on 2 cores for the whole test split with ever
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
 import torch
-from _corpus import add_clip_arguments, clips_of, print_kind_table, read_clip, training_font_renderer
+from _corpus import (clip_parser, clips_of, parse_clip_args, print_kind_table, read_clip,
+                     training_font_renderer)
 
 EQ_DB = (3.0, 6.0, 12.0)
 VARIANTS = ("other", "eq", "font")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_clip_arguments(ap)
+    ap = clip_parser(__doc__)
     ap.add_argument("--variants", default=",".join(VARIANTS),
                     help="comma-separated columns: other (instrument), eq, font (training soundfont)")
-    args = ap.parse_args()
+    args = parse_clip_args(ap)
     variants = args.variants.split(",")
     if not variants or set(variants) - set(VARIANTS):
         raise SystemExit(f"--variants: choose from {', '.join(VARIANTS)}, got {args.variants!r}")
-    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
     from audiostyle.features.equalize import bin_frequencies, random_eq_db

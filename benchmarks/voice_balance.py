@@ -21,13 +21,11 @@ quality diagnostic, not a speed benchmark: ~4 minutes per model for the 33 test 
 
 from __future__ import annotations
 
-import argparse
 import collections
 
 import numpy as np
-import torch
-from _corpus import (PARTIAL_FFT, add_clip_arguments, clips_of, partial_energies, print_kind_table, read_clip,
-                     training_font_renderer)
+from _corpus import (PARTIAL_FFT, clip_parser, clips_of, parse_clip_args, partial_energies, print_kind_table,
+                     read_clip, training_font_renderer)
 
 from audiostyle.data.pianoroll import midi_hz
 
@@ -100,12 +98,10 @@ def add_scores(scores: dict, key: tuple, labels: dict[int, str], ref_labels: dic
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = clip_parser(__doc__)
     ap.add_argument("models", nargs="*", help="shipped model names, .safetensors files or run folders")
     ap.add_argument("--kind", default="chorale", help="only clips of this source kind (chorale, fiddle)")
-    add_clip_arguments(ap)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_clip_args(ap)
 
     import audiostyle
     from audiostyle.audio.io import resample

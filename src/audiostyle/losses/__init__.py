@@ -4,6 +4,7 @@
 * :mod:`.hsic` — HSIC independence penalty between style and (time-pooled) content.
 * :mod:`.adversarial` — instrument discriminator and the bounded generator objectives.
 * :mod:`.erasure` — gap between class means of pooled content statistics (linear erasure).
+* :mod:`.content_match` — gap between the content sequences of paired renderings.
 * :mod:`.reconstruction` — composite complex-STFT reconstruction loss (paper §3.5).
 * :mod:`.notes` — note-activation loss of an optional head on the content tokens.
 * :mod:`.bounds` — warnings for losses stuck at their bounds.
@@ -18,6 +19,7 @@ from audiostyle.losses.adversarial import (
     discriminator_accuracy, discriminator_loss, generator_ce_loss, generator_entropy_loss, max_entropy,
 )
 from audiostyle.losses.bounds import MONITORED_KEYS, BoundContext, BoundMonitor, check_bounds
+from audiostyle.losses.content_match import paired_content_gap
 from audiostyle.losses.contrastive import class_prototypes, info_nce, info_nce_bounds, margin_loss
 from audiostyle.losses.erasure import RunningClassMeans, class_mean_gap, running_class_mean_gap
 from audiostyle.losses.hsic import hsic, hsic_style_content, normalized_hsic
@@ -33,7 +35,7 @@ __all__ = [
     "check_bounds", "class_mean_gap", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
     "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
     "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
-    "normalized_hsic", "note_activation_loss", "note_f1", "phase_loss", "reconstruction_losses", "running_class_mean_gap",
+    "normalized_hsic", "note_activation_loss", "note_f1", "paired_content_gap", "phase_loss", "reconstruction_losses", "running_class_mean_gap",
     "spectral_loss",
     "temporal_loss",
 ]

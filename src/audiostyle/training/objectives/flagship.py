@@ -22,7 +22,7 @@ from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_fi
 from audiostyle.losses import (
     RunningClassMeans, class_mean_gap, class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
-    note_f1, reconstruction_losses, running_class_mean_gap,
+    note_f1, paired_content_gap, reconstruction_losses, running_class_mean_gap,
 )
 from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
@@ -47,6 +47,9 @@ DEFAULTS = {
         # Gap between the instruments' mean pooled z_content statistics, what a linear probe with
         # a convex loss reads (losses.erasure): closed form on every batch, no adversary. 0 = off.
         "linear_erasure": 0.0,
+        # Gap between each crop's z_content and that of the same span rendered by another
+        # instrument (losses.content_match); needs a data set with pairs. 0 = off.
+        "content_match": 0.0,
     },
     # 0: the linear-erasure gap of each batch on its own (unbiased); in (0, 1): its direction
     # from running class means with this momentum (losses.erasure.running_class_mean_gap),
@@ -131,7 +134,7 @@ class FlagshipObjective:
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
-        for key in ("notes", "linear_erasure"):
+        for key in ("notes", "linear_erasure", "content_match"):
             if self.cfg["weights"][key] < 0:
                 raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
         momentum = float(self.cfg["linear_erasure_momentum"])
@@ -155,7 +158,8 @@ class FlagshipObjective:
 
     @property
     def paired(self) -> bool:
-        return bool(self.cfg["paired"])
+        """Whether batches must carry each crop's rendering by another instrument."""
+        return bool(self.cfg["paired"]) or self.cfg["weights"]["content_match"] > 0
 
     @property
     def needs_notes(self) -> bool:
@@ -187,7 +191,8 @@ class FlagshipObjective:
         return {
             "info_nce": float(phase >= 2), "margin": float(phase >= 2), "style_ce": float(phase >= 2),
             "style_transfer": float(phase >= 2),
-            "hsic": float(phase >= 3), "linear_erasure": float(phase >= 3), "adversarial": adv, "phase": phase,
+            "hsic": float(phase >= 3), "linear_erasure": float(phase >= 3), "content_match": float(phase >= 3),
+            "adversarial": adv, "phase": phase,
         }
 
     # -- generator ---------------------------------------------------------------------------
@@ -215,7 +220,7 @@ class FlagshipObjective:
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
 
-        if self.paired and batch.pair_x is not None:
+        if self.cfg["paired"] and batch.pair_x is not None:
             xp = m.norm.standardize(batch.pair_x)
             lm, ph = m.decode(m.target_frames(xp), z_content, prototypes[batch.pair_labels], self.cfg["token_dropout"], self.cfg["full_mask"])
             cross = reconstruction_losses(
@@ -260,6 +265,9 @@ class FlagshipObjective:
             else:
                 out["linear_erasure"], out["linear_erasure_running"] = running_class_mean_gap(pooled, labels, self.erasure_means)
             names.append("linear_erasure")
+        if w["content_match"] > 0:
+            out["content_match"] = self._content_match(batch, z_content)
+            names.append("content_match")
         if self.cfg["style_transfer"]:
             out.update(style_transfer_terms(m.decoder, self.discriminator, z_content, prototypes, present, labels,
                                             int(self.cfg["style_transfer_clips"])))
@@ -301,6 +309,15 @@ class FlagshipObjective:
             return x
         eq = self._equalized(comp, float(self.cfg["content_eq_db"]), int(self.cfg["content_eq_time_points"]))
         return self.model.norm.standardize(eq)
+
+    def _content_match(self, batch, z_content: torch.Tensor) -> torch.Tensor:
+        """Gap between ``z_content`` ``(B, S, D)`` and the content sequence of each crop's
+        paired rendering, which goes through the same random equalisers, drawn anew."""
+        if batch.pair_x is None:
+            raise ValueError("train.objective.weights.content_match needs paired batches (CropSampler(paired=True))")
+        comp = self._equalized(batch.pair_x, self.cfg["clip_eq_db"])
+        z_pair, _ = self.model.encode_content_notes(self._content_input(comp, self.model.norm.standardize(comp)))
+        return paired_content_gap(z_content, z_pair)
 
     def _decoder_style(self, z_style: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
         """Style each clip is reconstructed from, ``(B, D)``: its prototype ``z_class``, or for

@@ -1,0 +1,60 @@
+"""The flagship objective's paired content matching: off by default; on, it asks for paired
+batches, and its term is the gap between the crop's z_content and its pair's, weighted into the
+total from the HSIC phase, training the content encoder only."""
+
+import pytest
+import torch
+
+from audiostyle.losses.content_match import paired_content_gap
+from tests.training.objectives.conftest import random_batch, tiny_objective
+
+
+def paired_batch(labels: list[int], same: bool = False):
+    """:func:`random_batch` with each crop's pair (the other instrument): random, or the crop itself."""
+    batch = random_batch(labels)
+    g = torch.Generator().manual_seed(2)
+    batch.pair_x = batch.x.clone() if same else torch.randn(batch.x.shape, generator=g)
+    batch.pair_labels = 1 - batch.labels
+    return batch
+
+
+def test_off_by_default_and_on_it_needs_pairs():
+    off = tiny_objective()
+    assert not off.paired and "content_match" not in off.generator_losses(random_batch([0, 1, 0, 1]), 50, 100)
+    on = tiny_objective(weights={"content_match": 1.0})
+    assert on.paired  # the training loop builds a paired sampler from this
+    with pytest.raises(ValueError, match="content_match needs paired batches"):
+        on.generator_losses(random_batch([0, 1, 0, 1]), 50, 100)
+
+
+def test_on_it_is_the_gap_to_the_pair_weighted_from_the_hsic_phase():
+    batch = paired_batch([0, 1, 0, 1])
+    off, on = tiny_objective(), tiny_objective(weights={"content_match": 2.0})
+    for step, scale in [(5, 0.0), (25, 1.0)]:  # curriculum [0.1, 0.2, 0.3] of 100 steps: phase 3 from step 20
+        torch.manual_seed(3)
+        base = off.generator_losses(batch, step, 100)
+        torch.manual_seed(3)
+        out = on.generator_losses(batch, step, 100)
+        with torch.no_grad():
+            enc = on.model.encode_content
+            expected = paired_content_gap(enc(on.model.norm.standardize(batch.x)),
+                                          enc(on.model.norm.standardize(batch.pair_x)))
+        assert expected.item() > 0.01
+        torch.testing.assert_close(out["content_match"].detach(), expected)
+        torch.testing.assert_close(out["total"], base["total"] + 2.0 * scale * out["content_match"])
+    # a pair that is the crop itself has nothing to match; paired alone adds no cross-reconstruction
+    assert on.generator_losses(paired_batch([0, 1], same=True), 50, 100)["content_match"].item() == 0.0
+    assert "cross_recon" not in out
+
+
+def test_the_term_reaches_the_content_encoder_only():
+    on = tiny_objective(weights={"content_match": 1.0})
+    on.generator_losses(paired_batch([0, 1, 0, 1]), 50, 100)["content_match"].backward()
+    m = on.model
+    assert float(m.content_encoder.out.weight.grad.abs().sum()) > 0
+    assert m.style_encoder.out.weight.grad is None and all(p.grad is None for p in m.decoder.parameters())
+
+
+def test_negative_weight_refused():
+    with pytest.raises(ValueError, match="weights.content_match"):
+        tiny_objective(weights={"content_match": -1.0})
