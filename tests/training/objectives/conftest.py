@@ -25,3 +25,22 @@ def random_batch(labels: list[int]) -> Batch:
     g = torch.Generator().manual_seed(1)
     n_bins = build_model(dict(TINY)).spectral.n_bins
     return Batch(x=torch.randn(len(labels), 2, 32, n_bins, generator=g), labels=torch.tensor(labels))
+
+
+def losses_at(objectives, batch, step: int, total: int = 100) -> list[dict]:
+    """Each objective's generator losses on ``batch`` at ``step``, every one from the same
+    random state, so that terms two objectives share come out equal."""
+    out = []
+    for objective in objectives:
+        torch.manual_seed(3)
+        out.append(objective.generator_losses(batch, step, total))
+    return out
+
+
+def assert_reaches_content_encoder_only(objective, loss: torch.Tensor) -> None:
+    """Backpropagate ``loss`` and check that it moves the content encoder and nothing else."""
+    loss.backward()
+    m = objective.model
+    assert float(m.content_encoder.out.weight.grad.abs().sum()) > 0
+    assert m.style_encoder.out.weight.grad is None and all(p.grad is None for p in m.decoder.parameters())
+    assert all(p.grad is None for p in objective.discriminator.parameters())
