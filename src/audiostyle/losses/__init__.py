@@ -35,7 +35,8 @@ __all__ = [
     "check_bounds", "class_mean_gap", "class_prototypes", "complex_mse_loss", "consistency_loss", "cqt_loss", "discriminator_accuracy",
     "discriminator_loss", "generator_ce_loss", "generator_entropy_loss", "hsic", "hsic_style_content",
     "info_nce", "info_nce_bounds", "magnitude_loss", "margin_loss", "max_entropy", "mr_stft_loss",
-    "normalized_hsic", "note_activation_loss", "note_f1", "paired_content_gap", "phase_loss", "reconstruction_losses", "running_class_mean_gap",
+    "normalized_hsic", "note_activation_loss", "note_f1", "paired_content_gap", "phase_loss", "reconstruction_losses",
+    "running_class_mean_gap",
     "spectral_loss",
     "temporal_loss",
 ]
