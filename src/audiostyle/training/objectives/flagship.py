@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from audiostyle.config import take
-from audiostyle.features.equalize import bin_frequencies, equalize, random_eq_field_db
 from audiostyle.losses import (
     RunningClassMeans, class_mean_gap, class_prototypes, discriminator_accuracy, discriminator_loss, generator_ce_loss,
     generator_entropy_loss, hsic_style_content, info_nce, margin_loss, normalized_hsic, note_activation_loss,
@@ -28,6 +27,7 @@ from audiostyle.losses.bounds import BoundContext, BoundMonitor
 from audiostyle.losses.contrastive import info_nce_bounds
 from audiostyle.models.discriminator import Discriminator, pooled_statistics
 from audiostyle.training.objectives import feedback
+from audiostyle.training.objectives.equalizers import Equalizers
 from audiostyle.training.objectives.transfer_check import real_log_magnitude, style_transfer_terms
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
@@ -126,11 +126,7 @@ class FlagshipObjective:
             spectral_bins=model.spectral.stft_bins if self.cfg["style_transfer"] else 0, sr=model.spectral.sr,
             temporal=bool(self.cfg["temporal_adversary"]),
         )
-        for key in ("content_eq_db", "clip_eq_db"):
-            if self.cfg[key] < 0:
-                raise ValueError(f"train.objective.{key} must be >= 0, got {self.cfg[key]}")
-        if self.cfg["content_eq_time_points"] < 1:
-            raise ValueError(f"train.objective.content_eq_time_points must be >= 1, got {self.cfg['content_eq_time_points']}")
+        self.equalizers = Equalizers(model, self.cfg)
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
@@ -152,7 +148,6 @@ class FlagshipObjective:
         if names is not None and (not names or unknown):
             raise ValueError(f"train.objective.notes_instruments: {names} must name some of {list(model.cfg.instruments)}")
         self._note_classes = None if names is None else torch.tensor([model.cfg.instruments.index(n) for n in names])
-        self._bin_hz = bin_frequencies(model.spectral)
         self._cache: dict = {}
         self._monitor = BoundMonitor(BoundContext(num_classes=self.num_classes, accuracy_tol=0.03), window=5)
 
@@ -200,13 +195,13 @@ class FlagshipObjective:
         """Named generator terms and their weighted ``"total"`` for one batch."""
         m, w = self.model, self.cfg["weights"]
         scales = self.term_scales(step, total)
-        comp = self._equalized(batch.x, self.cfg["clip_eq_db"])
+        comp = self.equalizers.clip(batch.x)
         x = m.norm.standardize(comp)
         labels = batch.labels
         z_style = m.encode_style(x, labels)
         prototypes, present = class_prototypes(z_style, labels, self.num_classes)
         z_class = prototypes[labels]
-        z_content, note_logits = m.encode_content_notes(self._content_input(comp, x))
+        z_content, note_logits = m.encode_content_notes(self.equalizers.content_input(comp, x))
 
         z_decode = self._decoder_style(z_style, z_class)
         share = feedback.sampling_share(self.cfg, step, total)
@@ -291,32 +286,12 @@ class FlagshipObjective:
             self._cache["log_mag"] = real_log_magnitude(target)
         return out
 
-    def _equalized(self, comp: torch.Tensor, max_db: float, time_points: int = 1) -> torch.Tensor:
-        """Compressed batch ``(B, 2, T, n_bins)`` through one random equaliser per clip (gains
-        up to ``max_db``, its curve drawn at ``time_points`` points in time); returned as it is
-        when ``max_db`` is 0."""
-        if max_db <= 0:
-            return comp
-        b, _, frames, _ = comp.shape
-        gain_db = random_eq_field_db(b, frames, self._bin_hz, max_db, int(self.cfg["content_eq_points"]), time_points)
-        return equalize(comp, gain_db.to(comp.device), self.model.cfg.power)
-
-    def _content_input(self, comp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """What the content encoder reads: the standardised batch ``x``, or with
-        ``content_eq_db`` > 0 the compressed batch ``comp`` randomly equalised, then
-        standardised. Both ``(B, 2, T, n_bins)``."""
-        if self.cfg["content_eq_db"] <= 0:
-            return x
-        eq = self._equalized(comp, float(self.cfg["content_eq_db"]), int(self.cfg["content_eq_time_points"]))
-        return self.model.norm.standardize(eq)
-
     def _content_match(self, batch, z_content: torch.Tensor) -> torch.Tensor:
         """Gap between ``z_content`` ``(B, S, D)`` and the content sequence of each crop's
         paired rendering, which goes through the same random equalisers, drawn anew."""
         if batch.pair_x is None:
             raise ValueError("train.objective.weights.content_match needs paired batches (CropSampler(paired=True))")
-        comp = self._equalized(batch.pair_x, self.cfg["clip_eq_db"])
-        z_pair, _ = self.model.encode_content_notes(self._content_input(comp, self.model.norm.standardize(comp)))
+        z_pair, _ = self.model.encode_content_notes(self.equalizers.content_input(self.equalizers.clip(batch.pair_x)))
         return paired_content_gap(z_content, z_pair)
 
     def _decoder_style(self, z_style: torch.Tensor, z_class: torch.Tensor) -> torch.Tensor:
