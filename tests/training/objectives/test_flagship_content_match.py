@@ -53,3 +53,32 @@ def test_the_term_reaches_the_content_encoder_only():
 def test_negative_weight_refused():
     with pytest.raises(ValueError, match="weights.content_match"):
         tiny_objective(weights={"content_match": -1.0})
+
+
+def test_a_subset_of_the_crops_is_matched_when_asked():
+    batch = paired_batch([0, 1, 0, 1], same=True)
+    batch.pair_x[0] = torch.randn(batch.x.shape[1:], generator=torch.Generator().manual_seed(4))  # one crop differs
+    every, one = tiny_objective(weights={"content_match": 1.0}), tiny_objective(weights={"content_match": 1.0},
+                                                                                  content_match_clips=1)
+    seen = []
+    hook = one.model.content_encoder.register_forward_hook(lambda mod, args, out: seen.append(args[0].shape[0]))
+    gaps = []
+    for seed in range(12):
+        torch.manual_seed(seed)
+        gaps.append(one.generator_losses(batch, 50, 100)["content_match"].item())
+    hook.remove()
+    assert seen[:2] == [4, 1]  # the batch, then the pair of one crop
+    # one crop a step, drawn anew: the differing crop is matched on some steps, the others on the rest
+    assert min(gaps) < 1e-6 and max(gaps) > 0.1
+    full = every.generator_losses(batch, 50, 100)["content_match"].item()
+    assert full > 0 and 0 < sum(g > 1e-6 for g in gaps) < len(gaps)
+    # as many clips as the batch holds, or more, is the whole batch
+    for n in (4, 9):
+        torch.manual_seed(0)
+        assert tiny_objective(weights={"content_match": 1.0}, content_match_clips=n).generator_losses(
+            batch, 50, 100)["content_match"].item() == pytest.approx(full)
+
+
+def test_negative_clip_count_refused():
+    with pytest.raises(ValueError, match="content_match_clips"):
+        tiny_objective(weights={"content_match": 1.0}, content_match_clips=-1)
