@@ -21,6 +21,7 @@ HEALTHY = {
     "disc_acc_style": 0.95,
     "normalized_hsic": 0.2,
     "margin_loss": 0.1,
+    "masked_recon_ratio": 1.05,
     "reconstruction": 3.0,  # unknown keys are ignored
 }
 
@@ -39,6 +40,7 @@ def test_healthy_values_give_no_warning():
     ("disc_acc_style", 0.26, "no instrument information"),
     ("normalized_hsic", 5e-4, "HSIC"),
     ("margin_loss", 0.0, "inactive"),
+    ("masked_recon_ratio", 1.4, "leans on its previous frames"),
     ("info_nce", float("nan"), "not finite"),
 ])
 def test_each_bound_is_detected(key, value, needle):
@@ -47,10 +49,10 @@ def test_each_bound_is_detected(key, value, needle):
 
 
 def test_tolerances_are_parameters():
-    values = {"disc_acc_style": 0.30, "normalized_hsic": 5e-3}
+    values = {"disc_acc_style": 0.30, "normalized_hsic": 5e-3, "masked_recon_ratio": 1.15}
     assert check_bounds(values, CTX) == []
-    loose = BoundContext(num_classes=K, accuracy_tol=0.06, hsic_tol=1e-2)
-    assert len(check_bounds(values, loose)) == 2
+    loose = BoundContext(num_classes=K, accuracy_tol=0.06, hsic_tol=1e-2, masked_ratio_tol=1.1)
+    assert len(check_bounds(values, loose)) == 3
 
 
 def test_missing_context_skips_keys_and_tensors_accepted():

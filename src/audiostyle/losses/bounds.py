@@ -20,7 +20,14 @@ key                         bound                                needs
 ``disc_acc_style``          chance ``1/K``                       ``context.num_classes``
 ``normalized_hsic``         0                                    —
 ``margin_loss``             0 (every prototype pair past margin) —
+``masked_recon_ratio``      above ``masked_ratio_tol``           —
 ==========================  ===================================  ==========================
+
+``masked_recon_ratio`` is the reconstruction loss of a decode with every previous-step input
+masked (how inference decodes, from ``z_content`` and the style alone) over that of the
+teacher-forced decode the loss trains. It is not a loss at a bound but a ratio that a healthy
+decoder keeps near 1: well above it, the decoder reconstructs from its previous frames and not
+from ``z_content``, and a model whose training loss looks fine can output noise at inference.
 
 A key whose context entry is missing is skipped. Non-finite values are always reported.
 """
@@ -35,7 +42,7 @@ __all__ = ["BoundContext", "BoundMonitor", "MONITORED_KEYS", "check_bounds"]
 
 MONITORED_KEYS = (
     "info_nce", "generator_entropy_loss", "generator_ce_loss", "disc_loss_content", "disc_loss_style",
-    "disc_acc_content", "disc_acc_style", "normalized_hsic", "margin_loss",
+    "disc_acc_content", "disc_acc_style", "normalized_hsic", "margin_loss", "masked_recon_ratio",
 )
 
 
@@ -53,6 +60,9 @@ class BoundContext:
             noisy: with N samples their std is about ``sqrt(p(1-p)/N)``; widen it for small N).
         hsic_tol: normalised HSIC at or below this counts as 0.
         margin_tol: margin loss at or below this counts as 0 (inactive hinge).
+        masked_ratio_tol: a masked-over-teacher-forced reconstruction ratio above this counts
+            as a decoder that ignores ``z_content`` (1.02 on the shipped flagship, 1.40 on a
+            run whose ``z_content`` lost its notes; docs/training.md, ``flagship-match``).
     """
 
     num_classes: int | None = None
@@ -61,6 +71,7 @@ class BoundContext:
     accuracy_tol: float = 0.02
     hsic_tol: float = 1e-3
     margin_tol: float = 0.0
+    masked_ratio_tol: float = 1.2
 
 
 def _bound_messages(values: Mapping[str, float], ctx: BoundContext) -> dict[str, str]:
@@ -112,6 +123,11 @@ def _bound_messages(values: Mapping[str, float], ctx: BoundContext) -> dict[str,
         elif key == "margin_loss":
             if v <= ctx.margin_tol:
                 msg = f"margin_loss = {v:.4f}: every prototype pair is past the margin, the hinge is inactive"
+        elif key == "masked_recon_ratio":
+            if v > ctx.masked_ratio_tol:
+                msg = (f"masked_recon_ratio = {v:.2f} > {ctx.masked_ratio_tol:.2f}: decoding from z_content alone, "
+                       "as inference does, reconstructs much worse than the teacher-forced decode: the decoder "
+                       "leans on its previous frames, and z_content may have lost the notes")
         if msg is not None:
             out[key] = msg
     return out

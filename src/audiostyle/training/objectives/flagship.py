@@ -28,6 +28,7 @@ from audiostyle.losses.contrastive import info_nce_bounds
 from audiostyle.models.discriminator import Discriminator, pooled_statistics
 from audiostyle.training.objectives import feedback
 from audiostyle.training.objectives.equalizers import Equalizers
+from audiostyle.training.objectives.masked_check import masked_decode_gap
 from audiostyle.training.objectives.transfer_check import real_log_magnitude, style_transfer_terms
 
 RECON_TERMS = ("complex_mse", "magnitude", "phase", "temporal", "spectral", "consistency", "mr_stft", "cqt")
@@ -109,6 +110,10 @@ DEFAULTS = {
     # style as a choice of instrument and a clip's own spectral balance has no way through
     # but z_content, which the equaliser and the adversary train to drop it. 0 = the paper.
     "own_style_share": 0.0,
+    # Clips per batch also decoded as inference decodes (every previous-step input masked),
+    # without gradient, to log how much worse that is than the teacher-forced decode
+    # (losses.bounds, masked_recon_ratio). 0 = off.
+    "masked_check_clips": 4,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
     **feedback.DEFAULTS,  # scheduled sampling of the decoder's own frames (objectives.feedback)
@@ -134,8 +139,9 @@ class FlagshipObjective:
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
-        if self.cfg["content_match_clips"] < 0:
-            raise ValueError(f"train.objective.content_match_clips must be >= 0, got {self.cfg['content_match_clips']}")
+        for key in ("content_match_clips", "masked_check_clips"):
+            if self.cfg[key] < 0:
+                raise ValueError(f"train.objective.{key} must be >= 0, got {self.cfg[key]}")
         for key in ("notes", "linear_erasure", "content_match"):
             if self.cfg["weights"][key] < 0:
                 raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
@@ -220,6 +226,8 @@ class FlagshipObjective:
         )
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
+        if self.cfg["masked_check_clips"] > 0:
+            out.update(masked_decode_gap(m, log_mag, phase, target, z_content, z_decode, int(self.cfg["masked_check_clips"])))
 
         if self.cfg["paired"] and batch.pair_x is not None:
             xp = m.norm.standardize(batch.pair_x)
@@ -370,6 +378,8 @@ class FlagshipObjective:
         """
         phase = values.get("gen/curriculum_phase", 4)
         checked = {}
+        if phase >= 2 and "gen/masked_ratio" in values:  # phase 1 is the decoder's first lessons
+            checked["masked_recon_ratio"] = values["gen/masked_ratio"]
         if phase >= 2 and "gen/info_nce" in values:
             checked["info_nce"] = values["gen/info_nce"]
             checked["margin_loss"] = values["gen/margin"]
