@@ -227,7 +227,8 @@ class FlagshipObjective:
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
         if self.cfg["masked_check_clips"] > 0:
-            out.update(masked_decode_gap(m, log_mag, phase, target, z_content, z_decode, int(self.cfg["masked_check_clips"])))
+            out.update(masked_decode_gap(m, x, target, z_content, z_decode, int(self.cfg["masked_check_clips"]),
+                                         self.cfg["token_dropout"]))
 
         if self.cfg["paired"] and batch.pair_x is not None:
             xp = m.norm.standardize(batch.pair_x)

@@ -17,28 +17,31 @@ from audiostyle.losses import reconstruction_losses
 
 
 @torch.no_grad()
-def masked_decode_gap(model, log_mag: torch.Tensor, phase: torch.Tensor, target: torch.Tensor,
-                      z_content: torch.Tensor, z_style: torch.Tensor, clips: int) -> dict[str, torch.Tensor]:
+def masked_decode_gap(model, x: torch.Tensor, target: torch.Tensor, z_content: torch.Tensor, z_style: torch.Tensor,
+                      clips: int, token_dropout: float = 0.0) -> dict[str, torch.Tensor]:
     """Magnitude loss of ``clips`` clips decoded with every previous-step input masked, and its
-    ratio to the same clips' teacher-forced loss.
+    ratio to the same clips decoded teacher-forced (none of them wholly masked, unlike the
+    training decode's ``full_mask`` share, which would hide the difference).
 
     Args:
-        model: the flagship (``decoder.decode_masked``, ``to_spectrum``).
-        log_mag, phase: the teacher-forced decode, ``(B, S * fpt, n_freq)`` each.
-        target: the reconstruction target, complex ``(B, n_freq, S * fpt)`` as the loss takes it.
+        model: the flagship (``decode``, ``decoder.decode_masked``, ``target_frames``, ``to_spectrum``).
+        x: the standardised batch ``(B, 2, T, n_bins)`` the decoder is teacher-forced with.
+        target: the reconstruction target, complex ``(B, n_freq, T)`` as the loss takes it.
         z_content: ``(B, S, D)``; z_style: ``(B, D)``, the style each clip was decoded from.
         clips: how many clips, spread over the batch (batches are ordered by instrument).
+        token_dropout: share of the teacher-forced inputs masked, as in training.
     Returns:
         ``{"recon_masked/magnitude": 0-dim, "masked_ratio": 0-dim}``.
     """
     b = z_content.shape[0]
     idx = torch.arange(b, device=z_content.device)[:: max(1, b // clips)][:clips]
-    weights = {"magnitude": 1.0}
-    # The decoder's dropout would draw from the training stream: keep that stream as it was.
+    z_content, z_style, target = z_content[idx], z_style[idx], target[idx]
+    # The decoder's dropout and token masks would draw from the training stream: keep it as it was.
     devices = [z_content.device.index or 0] if z_content.is_cuda else []
     with torch.random.fork_rng(devices=devices):
-        spectrum = model.to_spectrum(*model.decoder.decode_masked(z_content[idx], z_style[idx]))
-    masked = reconstruction_losses(spectrum, target[idx], weights=weights, report_zero_weight=False)["magnitude"]
-    forced = reconstruction_losses(model.to_spectrum(log_mag[idx], phase[idx]), target[idx], weights=weights,
-                                   report_zero_weight=False)["magnitude"]
+        masked = model.to_spectrum(*model.decoder.decode_masked(z_content, z_style))
+        forced = model.to_spectrum(*model.decode(model.target_frames(x[idx]), z_content, z_style, token_dropout))
+    weights = {"magnitude": 1.0}
+    masked = reconstruction_losses(masked, target, weights=weights, report_zero_weight=False)["magnitude"]
+    forced = reconstruction_losses(forced, target, weights=weights, report_zero_weight=False)["magnitude"]
     return {"recon_masked/magnitude": masked, "masked_ratio": masked / forced.clamp_min(1e-8)}
