@@ -3,12 +3,14 @@
 import torch
 
 from audiostyle.losses import reconstruction_losses
+from audiostyle.training.objectives.flagship import DEFAULTS
 from tests.training.objectives.conftest import losses_at, random_batch, tiny_objective
 
 
-def test_logged_by_default_off_on_request_and_never_in_the_total():
+def test_on_by_default_logged_and_never_in_the_total():
+    assert DEFAULTS["masked_check_clips"] == 4
     batch = random_batch([0, 1, 0, 1])
-    on, off = losses_at([tiny_objective(), tiny_objective(masked_check_clips=0)], batch, 50)
+    on, off = losses_at([tiny_objective(masked_check_clips=4), tiny_objective(masked_check_clips=0)], batch, 50)
     assert {"recon_masked/magnitude", "masked_ratio"} <= set(on) and "masked_ratio" not in off
     torch.testing.assert_close(on["total"], off["total"])
 
@@ -48,10 +50,10 @@ def test_the_check_leaves_the_training_random_stream_alone():
 
 
 def test_a_decoder_that_ignores_z_content_is_reported_once_sustained():
-    obj = tiny_objective()
+    obj = tiny_objective(masked_check_clips=4)
     values = {"gen/curriculum_phase": 2.0, "gen/masked_ratio": 1.6, "gen/info_nce": 1.0, "gen/margin": 0.5,
               "disc/acc_style": 0.9}
     warnings = [obj.bound_warnings(values) for _ in range(5)]
     assert warnings[:4] == [[]] * 4 and any("masked_recon_ratio" in w for w in warnings[4])
-    early = tiny_objective()  # phase 1: the decoder is still learning; nothing checked
+    early = tiny_objective(masked_check_clips=4)  # phase 1: the decoder is still learning; nothing checked
     assert all(early.bound_warnings(values | {"gen/curriculum_phase": 1.0}) == [] for _ in range(6))
