@@ -27,7 +27,7 @@ key                         bound                                needs
 masked (how inference decodes, from ``z_content`` and the style alone) over that of the
 teacher-forced decode the loss trains. It is not a loss at a bound but a ratio that a healthy
 decoder keeps near 1: well above it, the decoder reconstructs from its previous frames and not
-from ``z_content``, and a model whose training loss looks fine can output noise at inference.
+from ``z_content``, and a model whose training loss looks fine can output a drone at inference.
 
 A key whose context entry is missing is skipped. Non-finite values are always reported.
 """

@@ -4,9 +4,9 @@ Training decodes teacher-forced: each step's input is the previous target frame,
 them replaced by a mask token. Inference decodes with every input masked, from ``z_content``
 and the style alone. A decoder can learn to reconstruct from the previous frames while
 ``z_content`` loses the notes (a matching or erasure term pressing on it, say); its training
-loss then looks fine while inference outputs noise. Decoding a few clips of each batch the
-inference way and comparing their loss with the teacher-forced one shows it as it happens
-(``losses.bounds``, ``masked_recon_ratio``).
+loss then looks fine while inference outputs a steady drone. Decoding a few clips of each
+batch the inference way and comparing their loss with the teacher-forced one shows it as it
+happens (``losses.bounds``, ``masked_recon_ratio``).
 """
 
 from __future__ import annotations
