@@ -275,7 +275,7 @@ class FlagshipObjective:
             else:
                 out["linear_erasure"], out["linear_erasure_running"] = running_class_mean_gap(pooled, labels, self.erasure_means)
             names.append("linear_erasure")
-        if w["content_match"] > 0:
+        if w["content_match"] > 0 and scales["content_match"] > 0:  # before its phase the pair pass is not spent
             out["content_match"] = self._content_match(batch, z_content)
             names.append("content_match")
         if self.cfg["style_transfer"]:
