@@ -33,6 +33,7 @@ def test_every_shipped_config_trains_and_exports_at_tiny_size(name, tiny_data, t
     assert model.prototypes.abs().sum() > 0  # prototypes computed over the training set
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(v) for r in rows for v in r.values())
+    assert all(r["step_seconds"] > 0 for r in rows)  # what a time budget is sized by
     assert (tmp_path / "run" / "config.yaml").exists() and (tmp_path / "run" / "loss_curves.png").exists()
 
 

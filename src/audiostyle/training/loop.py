@@ -262,6 +262,7 @@ def train(
     bad_in_a_row = 0
     bar = log.progress(total=tc["steps"], initial=step, enabled=progress)
     reason = "finished"
+    clock = (time.monotonic(), step)  # wall seconds a step since the last log: what a budget is sized by
     # -- train -------------------------------------------------------------------------------
     while step < tc["steps"]:
         if max_minutes is not None and (time.monotonic() - started) / 60 >= max_minutes:
@@ -327,6 +328,9 @@ def train(
             values.update({f"disc/{k}": float(v.detach()) for k, v in d.items()})
             values["lr"] = sched_g.get_last_lr()[0]
             values["grad_norm"] = float(grad_norm)
+            now = time.monotonic()
+            values["step_seconds"] = (now - clock[0]) / max(1, step - clock[1])
+            clock = (now, step)
             values = log.reduce(fabric, values)
             log.scalars(step, values)
             bar.set_postfix(loss=f"{values['gen/total']:.3f}")

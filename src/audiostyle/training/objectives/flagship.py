@@ -112,8 +112,10 @@ DEFAULTS = {
     "own_style_share": 0.0,
     # Clips per batch also decoded as inference decodes (every previous-step input masked),
     # without gradient, to log how much worse that is than the teacher-forced decode
-    # (losses.bounds, masked_recon_ratio). 0 = off.
+    # (losses.bounds, masked_recon_ratio), on step 0 and every `masked_check_every`-th step
+    # after: the loop logs one step in train.log_every (25), so a check on every step is wasted. 0 = off.
     "masked_check_clips": 4,
+    "masked_check_every": 25,
     "disc_hidden": 128,
     "prototype_momentum": 0.99,
     **feedback.DEFAULTS,  # scheduled sampling of the decoder's own frames (objectives.feedback)
@@ -139,9 +141,9 @@ class FlagshipObjective:
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
-        for key in ("content_match_clips", "masked_check_clips"):
-            if self.cfg[key] < 0:
-                raise ValueError(f"train.objective.{key} must be >= 0, got {self.cfg[key]}")
+        for key, least in (("content_match_clips", 0), ("masked_check_clips", 0), ("masked_check_every", 1)):
+            if self.cfg[key] < least:
+                raise ValueError(f"train.objective.{key} must be >= {least}, got {self.cfg[key]}")
         for key in ("notes", "linear_erasure", "content_match"):
             if self.cfg["weights"][key] < 0:
                 raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
@@ -226,7 +228,7 @@ class FlagshipObjective:
         )
         out = {f"recon/{k}": v for k, v in recon.items() if k != "total"}
         total_loss = recon["total"]
-        if self.cfg["masked_check_clips"] > 0:
+        if self.cfg["masked_check_clips"] > 0 and (step == 0 or (step + 1) % self.cfg["masked_check_every"] == 0):
             out.update(masked_decode_gap(m, x, target, z_content, z_decode, int(self.cfg["masked_check_clips"]),
                                          self.cfg["token_dropout"]))
 
