@@ -47,6 +47,21 @@ def test_on_it_is_the_gap_to_the_pair_weighted_from_the_hsic_phase():
     assert "cross_recon" not in out
 
 
+def test_a_ramp_raises_the_weight_from_the_start_of_the_hsic_phase():
+    obj = tiny_objective(weights={"content_match": 2.0}, content_match_ramp=0.1)
+    # curriculum [0.1, 0.2, 0.3] of 100 steps: phase 3 from step 20, full weight from step 30
+    assert [obj.term_scales(s, 100)["content_match"] for s in (19, 20, 25, 30, 90)] == pytest.approx([0, 0, 0.5, 1, 1])
+    assert tiny_objective(content_match_ramp=0.0).term_scales(20, 100)["content_match"] == 1.0
+    batch = paired_batch([0, 1, 0, 1])
+    off = tiny_objective()
+    base, out = losses_at([off, obj], batch, 20)
+    assert "content_match" not in out  # weighted 0: the pair is not encoded
+    base, out = losses_at([off, obj], batch, 25)
+    torch.testing.assert_close(out["total"], base["total"] + 2.0 * obj.term_scales(25, 100)["content_match"] * out["content_match"])
+    with pytest.raises(ValueError, match="content_match_ramp"):
+        tiny_objective(content_match_ramp=-0.1)
+
+
 def test_the_term_reaches_the_content_encoder_only():
     on = tiny_objective(weights={"content_match": 1.0})
     assert_reaches_content_encoder_only(on, on.generator_losses(paired_batch([0, 1, 0, 1]), 50, 100)["content_match"])
