@@ -62,7 +62,7 @@ DEFAULTS = {
     "content_match_clips": 0,
     # Fraction of the run over which content matching ramps from 0 to its weight, from the
     # start of phase 3; 0 = the whole weight at once. At once, the pair gap fell in 50 steps and
-    # took the notes out of z_content, for good in one run (flagship-matchlite).
+    # the note head went silent for good in one run (flagship-matchlite).
     "content_match_ramp": 0.0,
     # Instruments whose clips the note term sees (names from model.instruments); null = all.
     # The note head lifted the piano and cost the violin (docs/training.md): on piano only it
@@ -117,7 +117,8 @@ DEFAULTS = {
     # Clips per batch also decoded as inference decodes (every previous-step input masked),
     # without gradient, to log how much worse that is than the teacher-forced decode
     # (losses.bounds, masked_recon_ratio), on step 0 and every `masked_check_every`-th step
-    # after: the loop logs one step in train.log_every (25), so a check on every step is wasted. 0 = off.
+    # after: the loop logs one step in train.log_every (25), so a check on every step is
+    # wasted. 0 = off.
     "masked_check_clips": 4,
     "masked_check_every": 25,
     "disc_hidden": 128,
