@@ -6,18 +6,18 @@ digest, reported by file name, and ``--resume`` falls back to the previous check
 the case only the digest catches: the file still unpickles.)
 """
 
-import json
 
 import torch
 
 from audiostyle.cli import main
 from audiostyle.training.state import list_states, verify_state
+from tests.training.metrics import logged_rows
 
 ARGS = ["--no-progress", "--set", "train.steps=6", "--set", "train.log_every=1", "--set", "train.checkpoint_every=2"]
 
 
 def _rows(run) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return logged_rows(run)
 
 
 def test_flipped_bytes_are_reported_and_resume_falls_back(tiny_data, tmp_path, capsys):

@@ -22,6 +22,7 @@ import torch
 from audiostyle.config import load_config
 from audiostyle.models.checkpoint import load_model
 from audiostyle.training.state import verify_state
+from tests.training.metrics import logged_rows
 
 WORLD = 2
 TIMEOUT_S = 420  # wall clock, for a loaded 2-core machine; each run takes ~6 s of CPU
@@ -78,7 +79,7 @@ def _train_cmd(data, run, *overrides, devices=WORLD):
 
 
 def _metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return logged_rows(run)
 
 
 STEPS = 6

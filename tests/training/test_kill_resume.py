@@ -2,7 +2,6 @@
 ``--resume`` from its newest complete checkpoint and then logs exactly the losses of a run
 that was never interrupted."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import time
 
 from audiostyle.errors import CheckpointError
 from audiostyle.training.state import list_states, verify_state
+from tests.training.metrics import logged_rows
 
 # train.threads=1 on top of OMP_NUM_THREADS=1: CPU kernels are deterministic for a fixed
 # thread count, so the only thing that can make two runs differ is the state a resume restores.
@@ -30,7 +30,7 @@ def _env():
 def _rows(run) -> dict[int, dict]:
     """metrics.jsonl by step; every step must be there once (the resume drops what the killed
     invocation logged after its checkpoint, and trains those steps again)."""
-    rows = list(map(json.loads, (run / "metrics.jsonl").read_text().splitlines()))
+    rows = logged_rows(run)
     steps = [r["step"] for r in rows]
     assert steps == sorted(set(steps)), f"steps logged twice or out of order: {steps}"
     return {r["step"]: r for r in rows}
