@@ -146,14 +146,13 @@ class FlagshipObjective:
         if not 0.0 <= self.cfg["own_style_share"] <= 1.0:
             raise ValueError(f"train.objective.own_style_share must be in [0, 1], got {self.cfg['own_style_share']}")
         feedback.check(self.cfg)
-        for key, least in (("content_match_clips", 0), ("masked_check_clips", 0), ("masked_check_every", 1)):
+        for key, least in (("content_match_clips", 0), ("masked_check_clips", 0), ("masked_check_every", 1),
+                           ("content_match_ramp", 0)):
             if self.cfg[key] < least:
                 raise ValueError(f"train.objective.{key} must be >= {least}, got {self.cfg[key]}")
         for key in ("notes", "linear_erasure", "content_match"):
             if self.cfg["weights"][key] < 0:
                 raise ValueError(f"train.objective.weights.{key} must be >= 0, got {self.cfg['weights'][key]}")
-        if self.cfg["content_match_ramp"] < 0:
-            raise ValueError(f"train.objective.content_match_ramp must be >= 0, got {self.cfg['content_match_ramp']}")
         momentum = float(self.cfg["linear_erasure_momentum"])
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"train.objective.linear_erasure_momentum must be in [0, 1), got {momentum}")
